@@ -6,6 +6,8 @@ diagnostics). Each function imports its backend lazily, so importing this
 module pulls in no framework beyond Keras.
 """
 
+import sys
+
 import keras
 import numpy as np
 
@@ -36,6 +38,82 @@ def accelerator():
             details = tf.config.experimental.get_device_details(gpus[0])
             return "gpu", details.get("device_name", "GPU")
     return "cpu", None
+
+
+def peak_host_memory_mb():
+    """Peak resident memory of this process since the last reset, in MiB."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def reset_peak_host_memory():
+    """Start a new peak-RSS window (Linux: `/proc/self/clear_refs`); False if impossible.
+
+    Lets runs that share a process each report their own peak; memory a
+    previous run left allocated still counts.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_device_memory_mb():
+    """Peak memory allocated on the first accelerator so far, in MiB; None on CPU.
+
+    CPU runs are measured by the process's peak resident memory instead.
+    """
+    name = backend()
+    try:
+        if name == "jax":
+            import jax
+
+            first = jax.devices()[0]
+            if first.platform == "cpu":
+                return None
+            stats = first.memory_stats() or {}
+            peak = stats.get("peak_bytes_in_use")
+            return None if peak is None else peak / 2**20
+        if name == "torch":
+            import torch
+
+            if not torch.cuda.is_available():
+                return None
+            return torch.cuda.max_memory_allocated() / 2**20
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            if not tf.config.list_physical_devices("GPU"):
+                return None
+            return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    except (RuntimeError, ValueError, KeyError):  # a backend without memory stats
+        return None
+    return None
+
+
+def reset_peak_device_memory():
+    """Start a new peak-memory window where the backend allows it (torch, TF)."""
+    name = backend()
+    if name == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+    elif name == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.reset_memory_stats("GPU:0")
 
 
 def loss_and_gradients(model, loss_fn, x, y, sample_weight=None, wrt_inputs=False):

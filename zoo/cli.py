@@ -1,4 +1,4 @@
-"""`zoo list | run`: the command line. It only parses and calls the library."""
+"""`zoo list | run | report | bench`: the command line. It only parses and calls the library."""
 
 import argparse
 import os
@@ -37,10 +37,34 @@ def _run(args):
     from zoo import report, sweep
 
     out = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.experiment))[0])
-    records = sweep.run_experiment(args.experiment, out, only=args.only)
+    fastest = None
+    if args.backend == "auto":
+        from zoo import bench
+
+        fastest = bench.fastest_backends(args.bench_records)
+        if not fastest:
+            raise ValueError(
+                f"--backend auto needs `zoo bench` records in {args.bench_records!r}; "
+                "none found. Run `zoo bench` first or name a backend."
+            )
+    records = sweep.run_experiment(
+        args.experiment, out, only=args.only, seeds=args.seeds, profile=args.profile,
+        backend=args.backend, isolate=args.isolate, fastest=fastest,
+    )
     print()
     print(report.format_table(report.summary_table(records)))
     print(f"\nRun records: {os.path.abspath(out)}")
+    return 0
+
+
+def _report(args):
+    from zoo import report
+
+    runs = args.runs or os.path.join("results", "runs", args.experiment)
+    written = report.write_report(args.experiment, runs, args.results)
+    print(f"Read {len(report.load_records(runs))} run records from {os.path.abspath(runs)}")
+    for path in written:
+        print(f"  wrote {path}")
     return 0
 
 
@@ -59,7 +83,28 @@ def build_parser():
     run.add_argument("experiment", help="a built-in experiment name or a .py file")
     run.add_argument("--out", help="folder of run records (default: runs/<experiment>)")
     run.add_argument("--only", help="shell pattern on run ids, e.g. 'lstm_*'")
+    run.add_argument("--seeds", type=int,
+                     help="run every configuration with seeds 0..N-1 (default: the experiment's)")
+    run.add_argument("--profile", choices=["quick", "full"],
+                     help="quick: CPU-sized; full: XLA + mixed precision for accelerators "
+                          "(default: full when an accelerator is present)")
+    run.add_argument("--backend", choices=["tensorflow", "jax", "torch", "auto"],
+                     help="Keras backend for the runs (own process each when it differs "
+                          "from KERAS_BACKEND); auto: each family on its fastest in `zoo bench`")
+    run.add_argument("--bench-records", default=os.path.join("results", "runs", "speed"),
+                     help="zoo bench records that --backend auto reads (default: %(default)s)")
+    run.add_argument("--isolate", action="store_true",
+                     help="train each run in a fresh process (clean memory measurements)")
     run.set_defaults(handler=_run)
+
+    rep = commands.add_parser(
+        "report", help="regenerate results/NAME.{csv,md} and plots from run records alone")
+    rep.add_argument("experiment", help="experiment name (names the output files)")
+    rep.add_argument("--runs", help="folder of run records (default: results/runs/NAME, "
+                                    "the committed ones)")
+    rep.add_argument("--results", default="results",
+                     help="folder for the tables and plots (default: %(default)s)")
+    rep.set_defaults(handler=_report)
     return parser
 
 
@@ -72,6 +117,9 @@ def main(argv=None):
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"zoo: error: {message}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # a run that failed in its own process
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -72,4 +72,6 @@ def describe():
         "precision": keras.config.dtype_policy().name,
         "versions": versions(),
         "commit": git_commit(),
+        # Other work on the machine slows a measurement; this says how much there was.
+        "load_average": [round(v, 2) for v in os.getloadavg()],
     }

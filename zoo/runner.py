@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -26,23 +25,44 @@ import numpy as np
 
 import zoo.models
 import zoo.tasks
-from zoo import environment
+from zoo import backend_adapter, environment, flops
+from zoo.tasks.base import Split
 
 RECORD_FILE = "metrics.json"
 WARMUP_STEPS = 2  # steps left out of the timing (tracing, compilation, caches)
+EVAL_CHUNK_BYTES = 256 * 2**20  # predictions held at once while scoring a split
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "bfloat16")
+JIT_CHOICES = ("auto", True, False)
+WARMUP_FRACTION = 0.1  # of the steps, for the warmup_cosine schedule
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One training run: model preset + overrides, task + knobs, budget, seed.
+    """One training run: model preset + overrides, task + knobs, budget, optimizer, seed.
 
     model: a registered model name, e.g. `"lstm_small"`.
     task: a registered task name, e.g. `"copying"`.
     task_knobs: knobs of the task (`{"sequence_length": 200}`).
     model_overrides: hyperparameters replacing the preset's (`{"num_heads": 1}`).
-    epochs: passes over the training split.
-    batch_size, learning_rate: Adam with this learning rate.
+    Budget (training stops at whichever comes first, or once solved):
+        epochs: passes over the training split.
+        steps: optimizer steps in total; when given, replaces `epochs`
+            (the training split is cycled as often as needed).
+        max_seconds: wall-clock seconds of training.
+    Optimizer:
+        optimizer: one of `OPTIMIZERS`; learning_rate; weight_decay (adamw,
+            and decoupled decay for the others when > 0); clipnorm.
+        schedule: `"constant"`, `"cosine"` (decay to 0 over the step budget)
+            or `"warmup_cosine"` (linear warm-up over 10 % of it, then cosine).
+    batch_size: examples per step.
+    jit_compile: passed to `model.compile` (`"auto"`, True = XLA / jit).
+    precision: the Keras dtype policy (`"mixed_bfloat16"` on GPUs).
     seed: seeds the data (`task.build(seed)`) and the weights.
+
+    Fields left at their defaults do not enter `run_id`, so adding a field
+    later keeps the ids (and the finished runs) of existing experiments.
     """
 
     model: str
@@ -50,19 +70,44 @@ class Run:
     task_knobs: dict = dataclasses.field(default_factory=dict)
     model_overrides: dict = dataclasses.field(default_factory=dict)
     epochs: int = 1
+    steps: Optional[int] = None
+    max_seconds: Optional[float] = None
     batch_size: int = 32
+    optimizer: str = "adam"
     learning_rate: float = 1e-3
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    clipnorm: Optional[float] = None
+    jit_compile: object = "auto"
+    precision: str = "float32"
     seed: int = 0
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, values):
+        """The run a `to_dict()` (or a record's `"run"`) describes."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise ValueError(f"Unknown Run fields {unknown}; valid: {sorted(fields)}")
+        return cls(**values)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
     @property
     def run_id(self):
         """A folder name that says what ran and is unique to the configuration."""
-        digest = hashlib.sha1(
-            json.dumps(self.to_dict(), sort_keys=True).encode()
-        ).hexdigest()[:8]
+        defaults = {
+            f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
+            else f.default
+            for f in dataclasses.fields(self)
+        }
+        identity = {k: v for k, v in self.to_dict().items()
+                    if k in ("model", "task") or v != defaults[k]}
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.model}--{self.task}--s{self.seed}--{digest}"
 
     def resolve(self):
@@ -73,18 +118,44 @@ class Run:
         """
         task = zoo.tasks.get(self.task, **self.task_knobs)
         config = zoo.models.config(self.model, **self.model_overrides)
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "steps"):
             value = getattr(self, name)
+            if name == "steps" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"Received an invalid value for `{name}` of run {self.run_id}, "
-                    f"expected a positive integer. Received: {name}={value!r}"
-                )
+                self._invalid(name, value, "a positive integer")
+        for name in ("learning_rate", "max_seconds", "clipnorm"):
+            value = getattr(self, name)
+            if value is None and name != "learning_rate":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                self._invalid(name, value, "a positive number")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
+                or self.weight_decay < 0:
+            self._invalid("weight_decay", self.weight_decay, "a number >= 0")
+        for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+                            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES)):
+            value = getattr(self, name)
+            if not any(value is v or (isinstance(v, str) and value == v) for v in valid):
+                self._invalid(name, value, f"one of {list(valid)}")
+        if self.seed != int(self.seed) or isinstance(self.seed, bool):
+            self._invalid("seed", self.seed, "an integer")
         return task, config
+
+    def _invalid(self, name, value, expected):
+        raise ValueError(
+            f"Received an invalid value for `{name}` of run {self.model} on {self.task}, "
+            f"expected {expected}. Received: {name}={value!r}"
+        )
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time of every training step (Keras calls back after each batch)."""
+    """Wall time of every training step (Keras calls back after each batch).
+
+    The step's loss is read as a Python number before the clock is, which
+    waits for the device to finish the step (asynchronous backends return
+    before the work is done).
+    """
 
     def __init__(self):
         super().__init__()
@@ -95,11 +166,33 @@ class StepTimer(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
+        if logs and "loss" in logs:
+            float(keras.ops.convert_to_numpy(logs["loss"]))  # synchronise
         self.durations.append(time.perf_counter() - self._start)
 
     def median_step_seconds(self):
         timed = self.durations[WARMUP_STEPS:] or self.durations
         return float(np.median(timed)) if timed else float("nan")
+
+
+class Budget(keras.callbacks.Callback):
+    """Stops training after `steps` optimizer steps or `max_seconds` of training."""
+
+    def __init__(self, steps=None, max_seconds=None):
+        super().__init__()
+        self.steps, self.max_seconds = steps, max_seconds
+        self.taken, self.started, self.exhausted = 0, None, None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.taken += 1
+        if self.steps is not None and self.taken >= self.steps:
+            self.exhausted, self.model.stop_training = "steps", True
+        elif self.max_seconds is not None and \
+                time.perf_counter() - self.started >= self.max_seconds:
+            self.exhausted, self.model.stop_training = "max_seconds", True
 
 
 class TaskMonitor(keras.callbacks.Callback):
@@ -108,7 +201,8 @@ class TaskMonitor(keras.callbacks.Callback):
     Keras's metrics can disagree with the task's (copying's accuracy counts
     only the answer steps), so the best epoch and "solved" are judged here:
     the best weights are kept and restored at the end, and training stops at
-    the first epoch whose validation score counts as solved.
+    the first epoch whose validation score counts as solved. The epoch's
+    logs get `val_loss` and `val_task_<metric>`.
     """
 
     def __init__(self, task, validation, batch_size, started):
@@ -125,10 +219,12 @@ class TaskMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         spec = self.task.spec
-        predictions = _predict(self.model, self.task, self.validation, self.batch_size)
-        value = self.task.evaluate(predictions, self.validation)[spec.metric]
+        result = evaluate(self.model, self.task, self.validation, self.batch_size)
+        value = result[spec.metric]
         self.scores.append(value)
         if logs is not None:
+            if "loss" in result:
+                logs["val_loss"] = result["loss"]
             logs[f"val_task_{spec.metric}"] = value
         best = None if self.best_epoch is None else self.scores[self.best_epoch]
         if self._better(value, best):
@@ -149,6 +245,80 @@ def _predict(model, task, split, batch_size):
             model, split.inputs["encoder_inputs"], task.spec.target_length, batch_size
         )
     return model.predict(split.inputs, batch_size=batch_size, verbose=0)
+
+
+def evaluate(model, task, split, batch_size, slices=None):
+    """`task.evaluate` of the model's predictions on `split`, scored in chunks.
+
+    Predictions are made and reduced to per-example scores a chunk at a
+    time, so a split whose logits would not fit in memory (a large
+    vocabulary at every position) is scored all the same.
+    """
+    split = Split(*split)
+    total = split.num_examples
+    first = _predict(model, task, split.take(0, min(batch_size, total)), batch_size)
+    per_example = max(1, np.asarray(first).nbytes // max(1, min(batch_size, total)))
+    chunk = max(batch_size, EVAL_CHUNK_BYTES // per_example // batch_size * batch_size)
+    parts = []
+    for start in range(0, total, chunk):
+        part = split.take(start, start + chunk)
+        parts.append(task.example_scores(_predict(model, task, part, batch_size), part))
+    scores = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    return task.summarize(scores, slices)
+
+
+def inference_samples_per_second(model, task, split, batch_size, repeats=5):
+    """Examples per second of prediction on full batches (median of `repeats`
+    timed batches after one warm-up; predictions come back as NumPy, which
+    synchronises the device)."""
+    split = Split(*split)
+    batch = split.take(0, min(batch_size, split.num_examples))
+    count = batch.num_examples
+
+    def once():
+        if task.spec.output_kind == "sequence":
+            return _predict(model, task, batch, batch_size)
+        return keras.ops.convert_to_numpy(model.predict_on_batch(batch.inputs))
+
+    once()
+    durations = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        once()
+        durations.append(time.perf_counter() - began)
+    return count / float(np.median(durations))
+
+
+def make_optimizer(run, total_steps):
+    """The optimizer and learning-rate schedule `run` asks for."""
+    rate = run.learning_rate
+    if run.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(run.learning_rate, max(1, total_steps))
+    elif run.schedule == "warmup_cosine":
+        warmup = max(1, int(WARMUP_FRACTION * total_steps))
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, total_steps - warmup), warmup_target=run.learning_rate,
+            warmup_steps=warmup,
+        )
+    options = {"learning_rate": rate}
+    if run.clipnorm is not None:
+        options["clipnorm"] = run.clipnorm
+    if run.weight_decay and run.optimizer != "adamw":
+        options["weight_decay"] = run.weight_decay
+    if run.optimizer == "adam":
+        return keras.optimizers.Adam(**options)
+    if run.optimizer == "adamw":
+        return keras.optimizers.AdamW(weight_decay=run.weight_decay, **options)
+    if run.optimizer == "sgd":
+        return keras.optimizers.SGD(momentum=0.9, **options)
+    return keras.optimizers.RMSprop(**options)
+
+
+def input_length(spec):
+    """Sequence length the model sees: `T`, or `{"encoder", "decoder"}` for seq2seq."""
+    if spec.output_kind == "sequence":
+        return {"encoder": spec.sequence_length, "decoder": spec.target_length}
+    return spec.sequence_length
 
 
 def _verbosity():
@@ -183,11 +353,13 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
     """Train `run`, score it on the test split, and return its record.
 
     After each epoch the validation split is scored with the task's metric;
-    training stops early once it counts as solved, and the test split is
-    scored with the weights of the best validation epoch. With a `workdir`, the run's folder holds `config.json`, `history.csv` and
-    `metrics.json`. A run whose loss becomes NaN is recorded with status
-    `"diverged"` instead of raising.
+    training stops early once it counts as solved (or the step / time budget
+    is spent), and the test split is scored with the weights of the best
+    validation epoch. With a `workdir`, the run's folder holds `config.json`,
+    `history.csv` and `metrics.json`. A run whose loss becomes NaN is recorded
+    with status `"diverged"` instead of raising.
     """
+    wall_started = time.perf_counter()
     task, _ = run.resolve()
     spec = task.spec
     run_dir = None
@@ -197,57 +369,82 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
         _write_json_atomically(run_dir / "config.json", run.to_dict())
 
     data = task.build(seed=run.seed)
+    train = Split(*data.train)
+    steps_per_epoch = math.ceil(train.num_examples / run.batch_size)
+    epochs = run.epochs if run.steps is None else math.ceil(run.steps / steps_per_epoch)
+    total_steps = run.steps or epochs * steps_per_epoch
     keras.utils.set_random_seed(run.seed)
-    model = zoo.models.get(run.model, spec, **run.model_overrides)
+    backend_adapter.reset_peak_device_memory()
+    backend_adapter.reset_peak_host_memory()
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(run.precision)
+    try:
+        model = zoo.models.get(run.model, spec, **run.model_overrides)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
     model.compile(
-        optimizer=keras.optimizers.Adam(run.learning_rate),
+        optimizer=make_optimizer(run, total_steps),
         loss=spec.loss(),
         metrics=spec.keras_metrics(),
+        jit_compile=run.jit_compile,
     )
-    timer = StepTimer()
+    timer, budget = StepTimer(), Budget(run.steps, run.max_seconds)
     started = time.perf_counter()
     monitor = TaskMonitor(task, data.validation, run.batch_size, started)
     history = model.fit(
-        **data.train.fit_kwargs(),
-        validation_data=tuple(data.validation),
-        epochs=run.epochs,
+        **train.fit_kwargs(),
+        epochs=epochs,
         batch_size=run.batch_size,
-        callbacks=[timer, keras.callbacks.TerminateOnNaN(), monitor],
+        callbacks=[timer, budget, keras.callbacks.TerminateOnNaN(), monitor],
         verbose=_verbosity() if verbose is None else verbose,
     )
     train_seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
     diverged = not losses or not all(math.isfinite(v) for v in losses)
 
-    test_metrics, extra_metrics = {}, {}
+    test_metrics, extra_metrics, inference_rate = {}, {}, None
     if not diverged:
-        predictions = _predict(model, task, data.test, run.batch_size)
-        test_metrics = task.evaluate(predictions, data.test, data.slices.get("test"))
+        test_metrics = evaluate(model, task, data.test, run.batch_size, data.slices.get("test"))
         for name, split in data.extra_tests.items():
-            predictions = _predict(model, task, split, run.batch_size)
-            extra_metrics[name] = task.evaluate(predictions, split, data.slices.get(name))
+            extra_metrics[name] = evaluate(model, task, split, run.batch_size,
+                                           data.slices.get(name))
+        inference_rate = inference_samples_per_second(model, task, data.test, run.batch_size)
     step_seconds = timer.median_step_seconds()
+    length = input_length(spec)
+    tokens = sum(length.values()) if isinstance(length, dict) else length
+    device_peak = backend_adapter.peak_device_memory_mb()
     record = {
         "run_id": run.run_id,
         "run": run.to_dict(),
         "status": "diverged" if diverged else "finished",
         "metric": spec.metric,
+        "higher_is_better": spec.higher_is_better,
         "test": test_metrics,
         "extra_tests": extra_metrics,
         "solved": (not diverged) and spec.solved(test_metrics.get(spec.metric)),
         "baseline": spec.baseline,
+        "solved_at": spec.solved_at,
         "validation": {spec.metric: monitor.scores},
         "best_epoch": monitor.best_epoch,
         "solved_epoch": monitor.solved_epoch,
         "time_to_solve_seconds": monitor.solved_seconds,
+        "budget_exhausted": budget.exhausted,
         "params": zoo.models.count_params(model),
+        "input_length": length,
+        "flops_per_example": flops.per_example(model, length),
         "train_steps": len(timer.durations),
         "train_step_seconds_median": step_seconds,
+        "train_steps_per_second": 1.0 / step_seconds,
         "train_samples_per_second": run.batch_size / step_seconds,
+        "train_tokens_per_second": run.batch_size * tokens / step_seconds,
+        "inference_samples_per_second": inference_rate,
         "train_seconds": train_seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_memory_mb": device_peak if device_peak is not None
+        else backend_adapter.peak_host_memory_mb(),
+        "peak_memory_kind": "device" if device_peak is not None else "host_rss",
         "environment": environment.describe(),
     }
+    record["wall_seconds"] = time.perf_counter() - wall_started
     if run_dir is not None:
         _write_history(run_dir / "history.csv", history.history)
         _write_json_atomically(run_dir / RECORD_FILE, record)
@@ -260,3 +457,23 @@ def load_record(workdir, run):
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+def main(argv=None):
+    """`python -m zoo.runner WORKDIR RUN_JSON`: one run in this process.
+
+    The sweep starts runs this way when each run needs its own process (a
+    different Keras backend, or memory measured from a clean start).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m zoo.runner")
+    parser.add_argument("workdir")
+    parser.add_argument("run_json", help="a Run as JSON (Run.to_dict())")
+    args = parser.parse_args(argv)
+    train_and_evaluate(Run.from_dict(json.loads(args.run_json)), args.workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,12 +1,13 @@
 """Experiments: plain Python files that list runs; no training code in them.
 
-An experiment module defines `DESCRIPTION` (one line) and `runs()`, which
-returns a list of `zoo.runner.Run`. Built-in experiments live in this folder
+An experiment module defines `DESCRIPTION` (one line) and `runs()` or
+`runs(profile)`, which returns a list of `zoo.runner.Run`. Built-in experiments live in this folder
 (`zoo run quick`); `zoo run path/to/file.py` runs any file of that form.
 """
 
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 from pathlib import Path
 
@@ -26,7 +27,12 @@ def load(name):
             raise FileNotFoundError(f"No experiment file at {path.resolve()}")
         spec = importlib.util.spec_from_file_location(f"zoo_experiment_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:  # the file's own bug, reported as such
+            raise ValueError(
+                f"Experiment file {path} failed to load: {type(error).__name__}: {error}"
+            ) from error
     elif name in names():
         module = importlib.import_module(f"{__name__}.{name}")
     else:
@@ -39,10 +45,25 @@ def load(name):
     return module
 
 
-def runs(name):
-    """The runs of experiment `name`, each checked before anything trains."""
+def runs(name, profile="quick"):
+    """The runs of experiment `name`, each checked before anything trains.
+
+    `runs(profile)` of a module that takes an argument is given the profile
+    (`"quick"` sizes for a CPU, `"full"` for an accelerator).
+    """
     module = load(name)
-    listed = module.runs()
+    takes_profile = bool(inspect.signature(module.runs).parameters)
+    try:
+        listed = module.runs(profile) if takes_profile else module.runs()
+    except (KeyError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"Experiment {name!r}: runs() failed: {type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(listed, (list, tuple)):
+        raise ValueError(
+            f"Experiment {name!r}: runs() must return a list of zoo.runner.Run; "
+            f"got {type(listed).__name__}"
+        )
     bad = [r for r in listed if not isinstance(r, Run)]
     if bad:
         raise ValueError(

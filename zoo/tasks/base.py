@@ -148,6 +148,17 @@ class Split(tuple):
             first = next(iter(first.values()))
         return len(first)
 
+    def take(self, start, stop):
+        """Examples `start:stop` of every part, as a `Split`."""
+        def cut(part):
+            if part is None:
+                return None
+            if isinstance(part, dict):
+                return {key: value[start:stop] for key, value in part.items()}
+            return part[start:stop]
+
+        return Split(cut(self.inputs), cut(self.targets), cut(self.sample_weights))
+
     def fit_kwargs(self):
         """`{"x": ..., "y": ..., "sample_weight": ...}` for `fit` / `evaluate`."""
         return {"x": self.inputs, "y": self.targets, "sample_weight": self.sample_weights}
@@ -307,18 +318,36 @@ class Task:
         Returns `{"<metric>": value, "loss": value, "by_<slice>": {...}}`:
         the spec's headline metric, the loss (cross-entropy in nats or MSE,
         weighted by the sample weights as in training), and the headline
-        metric per slice value for every slice given.
+        metric per slice value for every slice given. Equal to
+        `summarize(example_scores(predictions, split_data), slices)`; the
+        runner uses those two to score a large split in chunks.
+        """
+        return self.summarize(self.example_scores(predictions, split_data), slices)
+
+    def example_scores(self, predictions: Any, split_data: tuple) -> dict:
+        """One value per example of every metric: `{"<metric>": (N,), "loss": (N,)}`.
+
+        Scores of consecutive chunks of a split can be concatenated and
+        handed to `summarize`, which gives what `evaluate` gives on the whole.
         """
         split_data = Split(*split_data)
         targets, train_weights = split_data.targets, split_data.sample_weights
         # One pass over the predictions; the metric and the loss may count
         # different positions (copying scores only its answer steps).
         scores, losses = metrics.per_position(self.spec, predictions, targets)
-        scores = metrics.reduce_per_example(self.spec, scores, self.metric_weights(split_data))
-        losses = metrics.reduce_per_example(self.spec, losses, train_weights)
-        result = {self.spec.metric: float(np.mean(scores)), "loss": float(np.mean(losses))}
+        return {
+            self.spec.metric: metrics.reduce_per_example(
+                self.spec, scores, self.metric_weights(split_data)),
+            "loss": metrics.reduce_per_example(self.spec, losses, train_weights),
+        }
+
+    def summarize(self, scores: dict, slices: Optional[dict] = None) -> dict:
+        """Means of per-example `scores` (names starting with `_` are not
+        reported), and the headline metric per slice value."""
+        result = {name: float(np.mean(values)) for name, values in scores.items()
+                  if not name.startswith("_")}
         for slice_name, values in (slices or {}).items():
-            result[f"by_{slice_name}"] = metrics.slice_means(scores, values)
+            result[f"by_{slice_name}"] = metrics.slice_means(scores[self.spec.metric], values)
         return result
 
 

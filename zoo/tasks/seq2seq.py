@@ -45,26 +45,25 @@ class SequenceTask(SyntheticTask):
                   "decoder_inputs": decoder_inputs(targets)}
         return inputs, targets.astype("int32"), weights, slices
 
-    def evaluate(self, predictions, split_data, slices=None):
-        """`{"exact_match", "token_accuracy", "by_<slice>"}` of one split,
-        plus `"loss"` for logits.
+    def example_scores(self, predictions, split_data):
+        """Per example: `exact_match`, counts for `token_accuracy`, and
+        `loss` for logits.
 
         `predictions` are generated ids `(N, T)` (integers; what the runner
         passes, from `zoo.models.greedy_decode`) or logits `(N, T, V)`
         (teacher-forced). Only steps with a nonzero sample weight are scored
         (all steps when there are none). `loss` is the weighted cross-entropy
-        of logits (ids have none). `by_<slice>` is the exact match per slice.
+        of logits (ids have none).
         """
         split_data = Split(*split_data)
         targets = np.asarray(split_data.targets)
         weights = split_data.sample_weights
         weights = np.ones(targets.shape) if weights is None else np.asarray(weights)
-        predictions, result = np.asarray(predictions), {}
+        predictions, scores = np.asarray(predictions), {}
         if predictions.ndim == targets.ndim + 1:
             ids = predictions.argmax(axis=-1)
-            losses = metrics.weighted_mean(
+            scores["loss"] = metrics.weighted_mean(
                 metrics.cross_entropy(predictions, targets), weights, axis=1)
-            result["loss"] = float(np.mean(losses))
         elif predictions.shape == targets.shape and np.issubdtype(predictions.dtype, np.integer):
             ids = predictions
         else:
@@ -75,11 +74,17 @@ class SequenceTask(SyntheticTask):
             )
         correct = ids == targets
         counted = weights > 0
-        exact = np.all(correct | ~counted, axis=1).astype(np.float64)
-        result["exact_match"] = float(exact.mean())
-        result["token_accuracy"] = float(correct[counted].mean())
-        for slice_name, values in (slices or {}).items():
-            result[f"by_{slice_name}"] = metrics.slice_means(exact, values)
+        scores["exact_match"] = np.all(correct | ~counted, axis=1).astype(np.float64)
+        scores["_correct_tokens"] = (correct & counted).sum(axis=1)
+        scores["_counted_tokens"] = counted.sum(axis=1)
+        return scores
+
+    def summarize(self, scores, slices=None):
+        """`{"exact_match", "token_accuracy", "by_<slice>"}`, plus `"loss"`
+        for logits; `by_<slice>` is the exact match per slice."""
+        result = super().summarize(scores, slices)
+        result["token_accuracy"] = float(
+            np.sum(scores["_correct_tokens"]) / np.sum(scores["_counted_tokens"]))
         return result
 
 
