@@ -143,3 +143,137 @@ def test_extra_test_splits_are_scored(tmp_path):
     assert set(record["extra_tests"]) == {"test_length_8", "test_length_32"}
     for scores in record["extra_tests"].values():
         assert 0.0 <= scores["accuracy"] <= 1.0
+
+
+def test_a_step_budget_trains_exactly_that_many_steps(tmp_path):
+    # 64 examples / batch 16 = 4 steps an epoch; 6 steps end inside epoch 2.
+    run = Run("lstm_tiny", "adding", TINY, steps=6, batch_size=16, schedule="warmup_cosine")
+    record = train_and_evaluate(run, tmp_path, verbose=0)
+    assert record["train_steps"] == 6 and record["budget_exhausted"] == "steps"
+    assert len(record["validation"]["mse"]) == 2  # scored after the partial epoch too
+
+
+def test_a_time_budget_stops_training(tmp_path):
+    run = Run("lstm_tiny", "adding", TINY, epochs=5, max_seconds=1e-6, batch_size=16)
+    record = train_and_evaluate(run, tmp_path, verbose=0)
+    assert record["train_steps"] == 1 and record["budget_exhausted"] == "max_seconds"
+    assert record["status"] == "finished"
+
+
+def test_records_carry_the_measurements(tmp_path):
+    run = Run("transformer_tiny", "adding", TINY, batch_size=16, optimizer="adamw",
+              weight_decay=0.01, clipnorm=1.0, schedule="cosine")
+    record = train_and_evaluate(run, tmp_path, verbose=0)
+    assert record["input_length"] == 6 and record["flops_per_example"] > 0
+    assert record["train_tokens_per_second"] == pytest.approx(
+        6 * record["train_samples_per_second"])
+    assert record["train_steps_per_second"] == pytest.approx(
+        1 / record["train_step_seconds_median"])
+    assert record["inference_samples_per_second"] > 0
+    assert record["peak_memory_mb"] > 0 and record["peak_memory_kind"] in ("host_rss", "device")
+    assert record["wall_seconds"] >= record["train_seconds"] > 0
+    assert len(record["environment"]["load_average"]) == 3
+
+
+def test_chunked_evaluation_equals_scoring_the_whole_split(monkeypatch):
+    import keras
+    import numpy as np
+
+    from zoo import runner
+    import zoo.models
+    import zoo.tasks
+
+    task = zoo.tasks.get("copying", sequence_length=6, copy_length=2, num_train=8,
+                         num_validation=8, num_test=50)
+    data = task.build(0)
+    keras.utils.set_random_seed(0)
+    model = zoo.models.get("lstm_tiny", task.spec)
+    whole = task.evaluate(model.predict(data.test.inputs, verbose=0), data.test,
+                          data.slices["test"])
+    monkeypatch.setattr(runner, "EVAL_CHUNK_BYTES", 1)  # one batch per chunk
+    chunked = runner.evaluate(model, task, data.test, 16, data.slices["test"])
+    assert chunked.keys() == whole.keys()
+    for name in ("accuracy", "loss"):
+        assert np.isclose(chunked[name], whole[name])
+    assert chunked["by_distance"] == pytest.approx(whole["by_distance"])
+
+
+def test_run_ids_ignore_fields_left_at_their_defaults():
+    # Adding a Run field with a default must not rename existing runs.
+    run = Run("lstm_tiny", "adding", {"sequence_length": 6})
+    assert run.run_id == "lstm_tiny--adding--s0--1a744315"
+    assert Run("lstm_tiny", "adding", {"sequence_length": 6}, optimizer="sgd").run_id != run.run_id
+    assert Run.from_dict(run.to_dict()) == run
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("optimizer", "adagrad", "['adam', 'adamw', 'sgd', 'rmsprop']"),
+        ("schedule", "linear", "['constant', 'cosine', 'warmup_cosine']"),
+        ("precision", "float8", "mixed_bfloat16"),
+        ("steps", 0, "positive integer"),
+        ("learning_rate", -1.0, "positive number"),
+        ("max_seconds", 0, "positive number"),
+        ("weight_decay", -0.1, ">= 0"),
+        ("jit_compile", "yes", "['auto', True, False]"),
+    ],
+)
+def test_bad_run_settings_name_the_value_and_the_choices(field, value, message):
+    with pytest.raises(ValueError, match="invalid value") as error:
+        Run("lstm_tiny", "adding", TINY, **{field: value}).resolve()
+    assert message in str(error.value) and repr(value) in str(error.value)
+
+
+def test_seeds_and_profiles_shape_the_sweep(tmp_path):
+    experiment = _experiment(tmp_path)  # seeds 0 and 1
+    runs = sweep.select(experiment, seeds=3, profile="quick")
+    assert [r.seed for r in runs] == [0, 1, 2]
+    full = sweep.select(experiment, profile="full")
+    assert all(r.jit_compile is True for r in full) and len(full) == 2
+    with pytest.raises(ValueError, match="--seeds"):
+        sweep.select(experiment, seeds=0, profile="quick")
+    with pytest.raises(ValueError, match="matches no run"):
+        sweep.select(experiment, only="gru_*", profile="quick")
+    with pytest.raises(ValueError, match="valid: \\['quick', 'full'\\]"):
+        sweep.apply_profile(runs[0], "fast")
+
+
+def test_backend_auto_puts_each_family_on_its_fastest_backend():
+    import keras
+
+    runs = [Run("lstm_tiny", "adding", TINY), Run("transformer_tiny", "adding", TINY)]
+    current = keras.backend.backend()
+    assert sweep.backend_plan(runs) == [current, current]
+    assert sweep.backend_plan(runs, "auto", {"lstm": "jax"}) == ["jax", current]
+    with pytest.raises(ValueError, match="Unknown backend 'mxnet'"):
+        sweep.backend_plan(runs, "mxnet")
+
+
+def test_an_isolated_run_trains_in_its_own_process(tmp_path):
+    experiment = _experiment(tmp_path)
+    out = tmp_path / "out"
+    records = sweep.run_experiment(experiment, out, only="*--s0--*", isolate=True,
+                                   echo=lambda *_: None)
+    assert records[0]["status"] == "finished"
+    # the child process wrote the record; this process trained nothing
+    assert load_record(out, Run.from_dict(records[0]["run"])) == records[0]
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("def runs(:\n", "failed to load: SyntaxError"),
+        ("DESCRIPTION = 'x'\n", "defines no `runs()`"),
+        ("def runs():\n    return 'lstm_tiny'\n", "must return a list"),
+        ("from zoo.runner import Run\ndef runs():\n"
+         "    return [Run('lstm_tiny', 'adding', {}, optimizer='adagrad')]\n", "adagrad"),
+    ],
+)
+def test_a_bad_experiment_file_is_one_clear_error(tmp_path, monkeypatch, capsys, source, message):
+    monkeypatch.setattr(sweep, "train_and_evaluate", lambda *a: pytest.fail("trained"))
+    path = tmp_path / "bad.py"
+    path.write_text(source)
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1 and "Traceback" not in error
