@@ -40,6 +40,14 @@ def accelerator():
     return "cpu", None
 
 
+def devices_holding(variable):
+    """How many devices hold `variable` (several when replicated by
+    `keras.distribution`, JAX backend); 1 elsewhere."""
+    sharding = getattr(getattr(variable, "value", None), "sharding", None)
+    device_set = getattr(sharding, "device_set", None)
+    return len(device_set) if device_set else 1
+
+
 def peak_host_memory_mb():
     """Peak resident memory of this process since the last reset, in MiB."""
     try:

@@ -50,6 +50,7 @@ def _run(args):
     records = sweep.run_experiment(
         args.experiment, out, only=args.only, seeds=args.seeds, profile=args.profile,
         backend=args.backend, isolate=args.isolate, fastest=fastest,
+        distribution=args.distribution,
     )
     print()
     print(report.format_table(report.summary_table(records)))
@@ -93,6 +94,9 @@ def build_parser():
                           "from KERAS_BACKEND); auto: each family on its fastest in `zoo bench`")
     run.add_argument("--bench-records", default=os.path.join("results", "runs", "speed"),
                      help="zoo bench records that --backend auto reads (default: %(default)s)")
+    run.add_argument("--distribution", choices=["data_parallel"],
+                     help="train each run over all local devices with keras.distribution."
+                          "DataParallel (JAX backend)")
     run.add_argument("--isolate", action="store_true",
                      help="train each run in a fresh process (clean memory measurements)")
     run.set_defaults(handler=_run)

@@ -35,6 +35,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "bfloat16")
 JIT_CHOICES = ("auto", True, False)
+DISTRIBUTIONS = (None, "data_parallel")
 WARMUP_FRACTION = 0.1  # of the steps, for the warmup_cosine schedule
 
 
@@ -59,6 +60,9 @@ class Run:
     batch_size: examples per step.
     jit_compile: passed to `model.compile` (`"auto"`, True = XLA / jit).
     precision: the Keras dtype policy (`"mixed_bfloat16"` on GPUs).
+    distribution: None (one device) or `"data_parallel"`: Keras's
+        `DataParallel` over every local device (JAX backend), each batch
+        split evenly across them.
     seed: seeds the data (`task.build(seed)`) and the weights.
 
     Fields left at their defaults do not enter `run_id`, so adding a field
@@ -80,6 +84,7 @@ class Run:
     clipnorm: Optional[float] = None
     jit_compile: object = "auto"
     precision: str = "float32"
+    distribution: Optional[str] = None
     seed: int = 0
 
     def to_dict(self):
@@ -134,13 +139,30 @@ class Run:
                 or self.weight_decay < 0:
             self._invalid("weight_decay", self.weight_decay, "a number >= 0")
         for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES)):
+                            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES),
+                            ("distribution", DISTRIBUTIONS)):
             value = getattr(self, name)
             if not any(value is v or (isinstance(v, str) and value == v) for v in valid):
                 self._invalid(name, value, f"one of {list(valid)}")
         if self.seed != int(self.seed) or isinstance(self.seed, bool):
             self._invalid("seed", self.seed, "an integer")
         return task, config
+
+    def devices(self):
+        """The devices this run trains on (several with data_parallel)."""
+        if self.distribution is None:
+            return 1
+        if keras.backend.backend() != "jax":
+            raise ValueError(
+                f"distribution={self.distribution!r} uses keras.distribution, which "
+                f"needs the JAX backend; this process runs {keras.backend.backend()!r}. "
+                "Set KERAS_BACKEND=jax (or `zoo run --backend jax`)."
+            )
+        count = len(keras.distribution.list_devices())
+        if self.batch_size % count:
+            self._invalid("batch_size", self.batch_size,
+                          f"a multiple of the {count} devices data_parallel splits it over")
+        return count
 
     def _invalid(self, name, value, expected):
         raise ValueError(
@@ -361,13 +383,13 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
     """
     wall_started = time.perf_counter()
     task, _ = run.resolve()
-    spec = task.spec
     run_dir = None
     if workdir is not None:
         run_dir = Path(workdir) / run.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json_atomically(run_dir / "config.json", run.to_dict())
 
+    num_devices = run.devices()
     data = task.build(seed=run.seed)
     train = Split(*data.train)
     steps_per_epoch = math.ceil(train.num_examples / run.batch_size)
@@ -377,11 +399,23 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
     backend_adapter.reset_peak_device_memory()
     backend_adapter.reset_peak_host_memory()
     previous_policy = keras.config.dtype_policy()
+    previous_distribution = keras.distribution.distribution()
     keras.config.set_dtype_policy(run.precision)
+    if run.distribution == "data_parallel":
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
     try:
-        model = zoo.models.get(run.model, spec, **run.model_overrides)
+        return _train(run, task, data, train, epochs, total_steps, num_devices,
+                      run_dir, wall_started, verbose)
     finally:
         keras.config.set_dtype_policy(previous_policy)
+        keras.distribution.set_distribution(previous_distribution)
+
+
+def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wall_started,
+           verbose):
+    spec = task.spec
+    model = zoo.models.get(run.model, spec, **run.model_overrides)
     model.compile(
         optimizer=make_optimizer(run, total_steps),
         loss=spec.loss(),
@@ -442,7 +476,12 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
         "peak_memory_mb": device_peak if device_peak is not None
         else backend_adapter.peak_host_memory_mb(),
         "peak_memory_kind": "device" if device_peak is not None else "host_rss",
-        "environment": environment.describe(),
+        "environment": {
+            **environment.describe(),
+            "devices_requested": num_devices,
+            # where the weights actually live (replicated on each device used)
+            "devices_used": backend_adapter.devices_holding(model.trainable_variables[0]),
+        },
     }
     record["wall_seconds"] = time.perf_counter() - wall_started
     if run_dir is not None:

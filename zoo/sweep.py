@@ -59,13 +59,17 @@ def with_seeds(runs, seeds):
     return [run.replace(seed=seed) for run in configurations for seed in range(seeds)]
 
 
-def select(name, only=None, seeds=None, profile=None):
-    """The runs of experiment `name` after `--only`, `--seeds` and `--profile`."""
+def select(name, only=None, seeds=None, profile=None, distribution=None):
+    """The runs of experiment `name` after `--only`, `--seeds`, `--profile`
+    and `--distribution`."""
     profile = profile or default_profile()
     selected = experiments.runs(name, profile=profile)
     if seeds is not None:
         selected = with_seeds(selected, seeds)
     selected = [apply_profile(run, profile) for run in selected]
+    if distribution is not None:
+        selected = [run.replace(distribution=distribution) for run in selected]
+        selected[0].resolve()  # an unknown distribution fails here, named
     if only:
         matched = [r for r in selected if fnmatch.fnmatchcase(r.run_id, only)]
         if not matched:
@@ -107,7 +111,7 @@ def train_in_subprocess(run, out_dir, backend):
 
 
 def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=None,
-                   backend=None, isolate=False, fastest=None):
+                   backend=None, isolate=False, fastest=None, distribution=None):
     """Train the runs of experiment `name` not yet finished in `out_dir`.
 
     only: a shell-style pattern on run ids (`"lstm_*"`).
@@ -117,12 +121,16 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
     backend: a Keras backend name, or `"auto"` (the family's fastest per
         `fastest`); runs on another backend than this process's train in
         their own process, as do all runs with `isolate`.
+    distribution: `"data_parallel"` trains every run over all local devices.
     Returns the records of all selected runs, in the experiment's order.
     Every run is checked before the first one trains.
     """
-    selected = select(name, only, seeds, profile)
+    selected = select(name, only, seeds, profile, distribution)
     backends = backend_plan(selected, backend, fastest)
     current = keras.backend.backend()
+    for run, run_backend in zip(selected, backends):
+        if run_backend == current:
+            run.devices()  # data_parallel off JAX or a batch the devices cannot split
     records, started, trained = [], time.perf_counter(), 0
     for index, (run, run_backend) in enumerate(zip(selected, backends), start=1):
         record = load_record(out_dir, run)
