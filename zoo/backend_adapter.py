@@ -194,5 +194,5 @@ def _torch(model, loss_fn, x, y, sample_weight, wrt_inputs):
     targets = [x] if wrt_inputs else [v.value for v in variables]
     grads = torch.autograd.grad(loss, targets, allow_unused=True)
     if wrt_inputs:
-        return float(loss), grads[0].detach().cpu().numpy()
-    return float(loss), _numpy([None if g is None else g.detach().cpu() for g in grads], variables)
+        return float(loss.detach()), grads[0].detach().cpu().numpy()
+    return float(loss.detach()), _numpy([None if g is None else g.detach().cpu() for g in grads], variables)

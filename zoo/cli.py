@@ -69,6 +69,12 @@ def _report(args):
     return 0
 
 
+def _bench(args):
+    from zoo import bench
+
+    return bench.main(args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="zoo", description="Compare sequence architectures on shared tasks."
@@ -109,6 +115,14 @@ def build_parser():
     rep.add_argument("--results", default="results",
                      help="folder for the tables and plots (default: %(default)s)")
     rep.set_defaults(handler=_report)
+
+    from zoo import bench  # argument definitions only; imports no framework
+
+    ben = commands.add_parser(
+        "bench", help="train/inference speed and peak memory per family across lengths, "
+                      "beside keras-hub, Keras and PyTorch reference implementations")
+    bench.add_arguments(ben)
+    ben.set_defaults(handler=_bench)
     return parser
 
 

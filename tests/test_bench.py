@@ -1,0 +1,277 @@
+"""`zoo bench`: records, resumption, failures, the report. No timing is asserted."""
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+
+import keras
+import pytest
+
+from zoo import bench
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+TINY = ["--families", "lstm", "--size", "tiny", "--lengths", "16,8", "--batch-size", "4",
+        "--steps", "2", "--warmup-steps", "1", "--jit", "auto", "--threads", "1"]
+
+
+def _args(*argv):
+    return bench.add_arguments(argparse.ArgumentParser()).parse_args(list(argv))
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """One real run: the zoo's LSTM on this process's backend and one reference."""
+    root = tmp_path_factory.mktemp("bench")
+    reference = "pytorch" if HAS_TORCH else "keras"
+    args = _args(*TINY, "--backends", keras.backend.backend(), "--references", reference,
+                 "--out", str(root / "records"), "--results", str(root / "results"))
+    lines = []
+    code = bench.main(args, echo=lines.append)
+    return args, code, lines
+
+
+def test_a_run_writes_one_complete_record_per_measurement(measured):
+    args, code, lines = measured
+    assert code == 0, "\n".join(lines)
+    records = bench.load_records(args.out)
+    labels = {r["implementation"] for r in records}
+    assert len(records) == 4 and len(labels) == 2
+    assert sum(label.startswith(f"zoo/{keras.backend.backend()}") for label in labels) == 1
+    for record in records:
+        assert record["status"] == "ok" and record["measured"], record.get("reason")
+        assert record["sequence_length"] in (8, 16) and record["batch_size"] == 4
+        assert record["threads"] == 1
+        assert record["timed_steps"] == 2 and len(record["train_step_ms_all"]) == 2
+        assert record["train_step_ms"] > 0 and record["inference_ms"] > 0
+        assert record["train_tokens_per_second"] > record["train_samples_per_second"] > 0
+        assert record["peak_memory_mb"] > 0 and record["memory_source"] in ("rss", "device")
+        assert record["params"]["total"] > record["params"]["mixer"] > 0
+        assert record["environment"]["versions"] and len(record["load_average"]) == 3
+
+
+def test_a_rerun_measures_nothing_new(measured, monkeypatch):
+    args, _, _ = measured
+    before = {p.name: p.stat().st_mtime_ns for p in bench.Path(args.out).iterdir()}
+
+    def fail(*_):
+        raise AssertionError("a finished measurement was started again")
+
+    monkeypatch.setattr(bench, "_run_worker", fail)
+    lines = []
+    assert bench.main(args, echo=lines.append) == 0
+    assert sum("done before, skipped" in line for line in lines) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in bench.Path(args.out).iterdir()} == before
+
+
+def test_the_report_is_regenerated_from_the_records_alone(measured, tmp_path):
+    args, _, _ = measured
+    first = bench.write_report(args.out, tmp_path)
+    csv_bytes = (tmp_path / "speed.csv").read_bytes()
+    second = bench.write_report(args.out, tmp_path)
+    assert first == second and (tmp_path / "speed.csv").read_bytes() == csv_bytes
+    assert {p.name for p in first} >= {"speed.csv", "speed.md", "speed_train_lstm.png",
+                                       "speed_memory_lstm.png"}
+    table = bench.results_table(bench.load_records(args.out))
+    assert sorted(table["sequence_length"]) == [8, 8, 16, 16]
+    assert table.groupby("sequence_length")["train_ratio"].min().tolist() == [1.0, 1.0]
+    assert (table["train_ratio"] >= 1.0).all()
+    markdown = (tmp_path / "speed.md").read_text()
+    assert "| lstm |" in markdown and "load average" in markdown
+    assert bench.fastest_backends(args.out) == {
+        "rnn": None, "lstm": keras.backend.backend(), "gru": None, "transformer": None}
+
+
+# ------------------------------------------------------- the measuring loop
+
+
+class FakeSubject:
+    """Steps that sleep, or fail from some length on; no framework involved."""
+
+    params = {"total": 10, "embedding": 4, "mixer": 5, "head": 1}
+    jit_compile = False
+
+    def __init__(self, length, sleep=0.0, fail_from=None, error=MemoryError):
+        if fail_from is not None and length >= fail_from and error is ValueError:
+            raise ValueError("cannot build this")
+        self.length, self.sleep, self.fail_from, self.error = length, sleep, fail_from, error
+
+    def train_step(self):
+        if self.fail_from is not None and self.length >= self.fail_from:
+            raise self.error("failed to allocate 4.0GiB")
+        time.sleep(self.sleep)
+        return 1.0
+
+    def predict_step(self):
+        pass
+
+
+def _job(tmp_path, **changes):
+    job = {"kind": "zoo", "family": "lstm", "size": "tiny", "config": {"hidden_dim": 16},
+           "backend": keras.backend.backend(), "jit": "off", "lengths": [8, 16, 32, 64],
+           "batch_size": 2, "vocabulary_size": 8, "num_classes": 2, "steps": 2,
+           "warmup_steps": 1, "max_step_seconds": 60.0, "out": str(tmp_path), "seed": 0}
+    return {**job, **changes}
+
+
+def _statuses(records):
+    return [(r["sequence_length"], r["status"], r["measured"]) for r in records]
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def test_running_out_of_memory_ends_the_lengths_of_an_implementation(tmp_path):
+    job = _job(tmp_path)
+    records = bench.run_job(job, lambda job, n: FakeSubject(n, fail_from=32), echo=_quiet)
+    assert _statuses(records) == [(8, "ok", True), (16, "ok", True), (32, "oom", True),
+                                  (64, "oom", False)]
+    assert "MemoryError" in records[2]["reason"] and "32" in records[3]["reason"]
+    again = bench.run_job(job, lambda job, n: pytest.fail("measured again"), echo=_quiet)
+    assert _statuses(again) == _statuses(records)
+
+
+def test_a_step_over_the_time_cap_ends_the_lengths_until_the_cap_grows(tmp_path):
+    job = _job(tmp_path, lengths=[8, 16], max_step_seconds=0.001)
+    records = bench.run_job(job, lambda job, n: FakeSubject(n, sleep=0.01), echo=_quiet)
+    assert _statuses(records) == [(8, "ok", True), (16, "too_slow", False)]
+    assert records[0]["timed_steps"] == 1 and "max-step-seconds" in records[1]["reason"]
+    relaxed = bench.run_job({**job, "max_step_seconds": 60.0},
+                            lambda job, n: FakeSubject(n), echo=_quiet)
+    assert _statuses(relaxed) == [(8, "ok", True), (16, "ok", True)]
+
+
+def test_an_error_is_recorded_stops_the_job_and_is_retried(tmp_path):
+    job = _job(tmp_path)
+    build = lambda job, n: FakeSubject(n, fail_from=16, error=ValueError)  # noqa: E731
+    records = bench.run_job(job, build, echo=_quiet)
+    assert _statuses(records) == [(8, "ok", True), (16, "error", True)]
+    assert "cannot build this" in records[1]["reason"]
+    retried = bench.run_job(job, lambda job, n: FakeSubject(n), echo=_quiet)
+    assert _statuses(retried) == [(8, "ok", True), (16, "ok", True), (32, "ok", True),
+                                  (64, "ok", True)]
+
+
+def test_a_worker_killed_for_memory_is_recorded_as_oom(tmp_path, monkeypatch):
+    job = _job(tmp_path)
+    suicide = (f"import os, signal; print('{bench.PROTOCOL} start 16', flush=True); "
+               "os.kill(os.getpid(), signal.SIGKILL)")
+    monkeypatch.setattr(bench, "_worker_command", lambda job: [sys.executable, "-c", suicide])
+    assert bench._run_worker(job, echo=_quiet) is False
+    records = bench.load_records(tmp_path)
+    assert sorted(_statuses(records)) == [(16, "oom", True), (32, "oom", False),
+                                          (64, "oom", False)]
+
+
+# ---------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("option, value, valid", [
+    ("--families", "lstm,mamba", "['rnn', 'lstm', 'gru', 'transformer']"),
+    ("--backends", "theano", "['tensorflow', 'jax', 'torch']"),
+    ("--references", "timm", "['keras', 'keras_hub', 'pytorch', 'all']"),
+    ("--lengths", "64,abc", "positive integers"),
+    ("--lengths", "0,64", "positive integers"),
+    ("--batch-size", "0", "positive number"),
+    ("--threads", "-2", "positive number"),
+])
+def test_bad_options_are_refused_naming_the_valid_choices(option, value, valid):
+    with pytest.raises(ValueError) as error:
+        bench.plan_jobs(_args(option, value))
+    assert valid in str(error.value) and value.split(",")[-1] in str(error.value)
+
+
+def test_the_default_plan_measures_tensorflow_with_and_without_xla():
+    jobs = bench.plan_jobs(_args("--families", "transformer", "--backends", "tensorflow"))
+    planned = {(j["kind"], j["backend"], j["jit"]) for j in jobs}
+    assert {("zoo", "tensorflow", "off"), ("zoo", "tensorflow", "on"),
+            ("keras_hub", "tensorflow", "off"), ("keras_hub", "tensorflow", "on")} <= planned
+    assert (("pytorch", "pytorch", "off") in planned) == HAS_TORCH
+    assert jobs[0]["config"]["hidden_dim"] == 64 and jobs[0]["lengths"][-1] == 4096
+    assert bench.plan_jobs(_args("--families", "gru", "--backends", "tensorflow",
+                                 "--no-references", "--jit", "auto"))[0]["kind"] == "zoo"
+
+
+def test_implementation_labels():
+    assert bench.implementation_label("zoo", "tensorflow", True) == "zoo/tensorflow+xla"
+    assert bench.implementation_label("keras", "tensorflow", False) == "keras/tensorflow"
+    assert bench.implementation_label("keras_hub", "jax", True) == "keras_hub/jax"
+    assert bench.implementation_label("zoo", "jax", False) == "zoo/jax-eager"
+    assert bench.implementation_label("pytorch", "pytorch", False) == "pytorch"
+
+
+# ----------------------------------------------------------------- report
+
+
+def _record(family, kind, backend, length, train_ms, jit_compile=False, status="ok"):
+    label = bench.implementation_label(kind, backend, jit_compile)
+    return {
+        "key": f"{kind}--{family}--{backend}--{jit_compile}--T{length}", "kind": kind,
+        "family": family, "size": "small", "backend": backend, "jit": "auto",
+        "jit_compile": jit_compile, "implementation": label, "sequence_length": length,
+        "batch_size": 64, "status": status, "measured": status == "ok", "reason": None,
+        "params": {"total": 70000, "embedding": 4000, "mixer": 66000, "head": 650},
+        "train_step_ms": train_ms, "inference_ms": train_ms and train_ms / 3,
+        "train_step_ms_all": [train_ms], "peak_memory_mb": 500 + length / 10,
+        "start_memory_mb": 500.0, "memory_source": "rss", "timed_steps": 5,
+        "warmup_steps": 2, "load_average": [0.5, 0.5, 0.5], "measured_at": "2025-01-01T00:00:00",
+        "environment": {"device": "Test CPU", "device_kind": "cpu", "cpu_count": 2,
+                        "backend": backend, "precision": "float32",
+                        "versions": {"keras": "3.15.1"}, "commit": "abc"},
+    }
+
+
+def _synthetic_records(folder):
+    lengths = [64, 128, 256, 512, 1024]
+    records = []
+    for n in lengths:
+        records += [
+            # LSTM grows linearly, the Transformer quadratically: they cross at 256.
+            _record("lstm", "zoo", "tensorflow", n, 0.2 * n),
+            _record("lstm", "zoo", "jax", n, 0.1 * n, jit_compile=True),
+            _record("lstm", "pytorch", "pytorch", n, 0.1 * n),
+            _record("transformer", "zoo", "tensorflow", n, 0.1 * n * n / 256),
+            _record("transformer", "zoo", "jax", n, 0.2 * n * n / 256, jit_compile=True),
+            _record("transformer", "pytorch", "pytorch", n, 0.1 * n * n / 256),
+            _record("rnn", "zoo", "tensorflow", n, 1.0),  # a tie: no backend is faster
+            _record("rnn", "zoo", "jax", n, 1.0, jit_compile=True),
+        ]
+    records.append(_record("transformer", "zoo", "jax", 2048, None, True, status="oom"))
+    for record in records:
+        (folder / f"{record['key']}.json").write_text(json.dumps(record))
+
+
+def test_report_ratios_verdicts_exponents_and_crossover(tmp_path):
+    _synthetic_records(tmp_path)
+    assert bench.fastest_backends(tmp_path) == {
+        "rnn": None, "lstm": "jax", "gru": None, "transformer": "tensorflow"}
+    bench.write_report(tmp_path, tmp_path / "results")
+    table = bench.results_table(bench.load_records(tmp_path))
+    ok = table[table["status"] == "ok"]
+    assert (ok.groupby(["family", "sequence_length"])["train_ratio"].min() == 1.0).all()
+    slow = ok[(ok["implementation"] == "zoo/tensorflow") & (ok["family"] == "lstm")]
+    assert slow["train_ratio"].tolist() == [2.0] * 5
+    assert table[table["status"] == "oom"]["train_ratio"].isna().all()
+    markdown = (tmp_path / "results" / "speed.md").read_text()
+    assert "| lstm | jax | 1.00 (T=64) | 2.00 (T=64) | misses: > 1.5x on TensorFlow |" in markdown
+    assert "| transformer | tensorflow | 1.00 (T=64) | 1.00 (T=64) | meets" in markdown
+    for crossing in ("| zoo/tensorflow | lstm vs transformer | T ≈ 512: transformer faster below",
+                     "| pytorch | lstm vs transformer | T ≈ 256: transformer faster below",
+                     "| zoo/jax | lstm vs transformer | T ≈ 128: transformer faster below",
+                     "| zoo/jax | rnn vs transformer | none in T=64-1024: rnn faster throughout"):
+        assert crossing in markdown
+    assert "| transformer | zoo/jax | 2.00 |" in markdown  # quadratic time
+    assert "| 819 (2.00) | oom |" in markdown
+    assert "Test CPU (cpu, 2 CPUs)" in markdown and "keras 3.15.1" in markdown
+
+
+def test_crossover_interpolates_in_log_log():
+    import pandas as pd
+
+    lengths = [100, 200, 400, 800]
+    recurrent = pd.Series([n * 1.0 for n in lengths], index=lengths)
+    transformer = pd.Series([n * n / 400 for n in lengths], index=lengths)
+    assert bench.crossover(recurrent, transformer) == "T ≈ 400: transformer faster below"
+    assert "lstm faster throughout" in bench.crossover(recurrent, transformer * 100)
