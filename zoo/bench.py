@@ -752,7 +752,7 @@ def _environment_lines(records):
         "- versions: " + ", ".join(f"{library} {'/'.join(sorted(found))}"
                                    for library, found in sorted(versions.items())),
         f"- commit: {values(lambda r: (r.get('environment') or {}).get('commit'))}",
-        f"- load average (1 min) while measuring: "
+        "- load average (1 min) while measuring: "
         + (f"{min(loads):.2f} to {max(loads):.2f}" if loads else "unknown"),
         *busy,
     ]
