@@ -62,8 +62,8 @@ def _report(args):
     from zoo import report
 
     runs = args.runs or os.path.join("results", "runs", args.experiment)
-    written = report.write_report(args.experiment, runs, args.results)
-    print(f"Read {len(report.load_records(runs))} run records from {os.path.abspath(runs)}")
+    written = report.regenerate(args.experiment, runs, args.results)
+    print(f"Read the records in {os.path.abspath(runs)}")
     for path in written:
         print(f"  wrote {path}")
     return 0

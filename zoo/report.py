@@ -600,3 +600,16 @@ def write_report(name, runs_dir, results_dir):
     plot_paths = _plots(name, table, folder)
     md_path.write_text(markdown(name, table, records, plot_paths), encoding="utf-8")
     return [csv_path, md_path, *plot_paths]
+
+
+def regenerate(name, runs_dir, results_dir):
+    """`write_report` for experiment records; `zoo bench`'s own report for a
+    folder of bench records (one JSON file per measurement, no run folders).
+    Returns the paths written, the CSV first and the Markdown second."""
+    runs_dir = Path(runs_dir)
+    if runs_dir.is_dir() and not any(runs_dir.glob(f"*/{RECORD_FILE}")) \
+            and any(runs_dir.glob("*.json")):
+        from zoo import bench
+
+        return bench.write_report(runs_dir, results_dir, name)
+    return write_report(name, runs_dir, results_dir)
