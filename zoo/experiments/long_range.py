@@ -7,7 +7,7 @@ Which family solves which length? The tasks separate what they stress:
 (reproduce 10 symbols after a delay of T blanks), `selective_copying`
 (pick symbols out of noise by content) and `associative_recall` (look keys
 up among key-value pairs). The `quick` profile is sized for a 2-core CPU
-(lengths 16 to 200, 300 steps of 64 examples); `full` is meant for an
+(lengths 10 to 100, 300 steps of 64 examples); `full` is meant for an
 accelerator (lengths 1K-16K, more steps).
 """
 
@@ -24,7 +24,7 @@ SEEDS = (0, 1, 2)
 
 # task -> (fixed knobs, the lengths to sweep) per profile
 QUICK = {
-    "adding": ({}, (50, 100, 200)),
+    "adding": ({}, (25, 50, 100)),
     "copying": ({}, (10, 20, 40)),
     "selective_copying": ({"num_data_tokens": 8}, (16, 32, 64)),
     "associative_recall": ({"vocabulary_size": 64, "num_kv_pairs": 4}, (16, 32, 64)),
