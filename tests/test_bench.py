@@ -1,8 +1,10 @@
-"""`zoo bench`: records, resumption, failures, the report. No timing is asserted."""
+"""`zoo bench`: records, resumption, failures, profiles, the report. No timing is asserted."""
 
 import argparse
+import dataclasses
 import importlib.util
 import json
+import math
 import sys
 import time
 
@@ -12,8 +14,9 @@ import pytest
 from zoo import bench
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TINY = ["--families", "lstm", "--size", "tiny", "--lengths", "16,8", "--batch-size", "4",
-        "--steps", "2", "--warmup-steps", "1", "--jit", "auto", "--threads", "1"]
+TINY = ["--profile", "quick", "--families", "lstm", "--size", "tiny", "--lengths", "16,8",
+        "--batch-size", "4", "--steps", "2", "--warmup-steps", "1", "--jit", "auto",
+        "--threads", "1"]
 
 
 def _args(*argv):
@@ -42,7 +45,7 @@ def test_a_run_writes_one_complete_record_per_measurement(measured):
     for record in records:
         assert record["status"] == "ok" and record["measured"], record.get("reason")
         assert record["sequence_length"] in (8, 16) and record["batch_size"] == 4
-        assert record["threads"] == 1
+        assert record["threads"] == 1 and record["precision"] == "float32"
         assert record["timed_steps"] == 2 and len(record["train_step_ms_all"]) == 2
         assert record["train_step_ms"] > 0 and record["inference_ms"] > 0
         assert record["train_tokens_per_second"] > record["train_samples_per_second"] > 0
@@ -176,6 +179,9 @@ def test_a_worker_killed_for_memory_is_recorded_as_oom(tmp_path, monkeypatch):
     ("--lengths", "0,64", "positive integers"),
     ("--batch-size", "0", "positive number"),
     ("--threads", "-2", "positive number"),
+    ("--profile", "fast", "['quick', 'full']"),
+    ("--precision", "float64", "['float32', 'mixed_bfloat16', 'mixed_float16']"),
+    ("--peak-tflops", "-1", "positive number"),
 ])
 def test_bad_options_are_refused_naming_the_valid_choices(option, value, valid):
     with pytest.raises(ValueError) as error:
@@ -183,13 +189,15 @@ def test_bad_options_are_refused_naming_the_valid_choices(option, value, valid):
     assert valid in str(error.value) and value.split(",")[-1] in str(error.value)
 
 
-def test_the_default_plan_measures_tensorflow_with_and_without_xla():
+def test_the_default_plan_measures_tensorflow_with_and_without_xla(monkeypatch):
+    monkeypatch.setattr(bench, "default_profile", lambda: "quick")  # as on a CPU
     jobs = bench.plan_jobs(_args("--families", "transformer", "--backends", "tensorflow"))
     planned = {(j["kind"], j["backend"], j["jit"]) for j in jobs}
     assert {("zoo", "tensorflow", "off"), ("zoo", "tensorflow", "on"),
             ("keras_hub", "tensorflow", "off"), ("keras_hub", "tensorflow", "on")} <= planned
     assert (("pytorch", "pytorch", "off") in planned) == HAS_TORCH
     assert jobs[0]["config"]["hidden_dim"] == 64 and jobs[0]["lengths"][-1] == 4096
+    assert {j["precision"] for j in jobs} == {"float32"} and jobs[0]["batch_size"] == 64
     assert bench.plan_jobs(_args("--families", "gru", "--backends", "tensorflow",
                                  "--no-references", "--jit", "auto"))[0]["kind"] == "zoo"
 
@@ -202,23 +210,118 @@ def test_implementation_labels():
     assert bench.implementation_label("pytorch", "pytorch", False) == "pytorch"
 
 
+# ---------------------------------------------------------- profiles, precision
+
+
+def test_the_profile_is_quick_without_an_accelerator_and_asks_a_child_with_one(
+        tmp_path, monkeypatch):
+    def no_probe():
+        raise AssertionError("probed a framework without an accelerator's device file")
+
+    monkeypatch.setattr(bench, "_ACCELERATOR_DEVICE_FILES", ())
+    monkeypatch.setattr(bench, "_profile_probe_command", no_probe)
+    assert bench.default_profile() == "quick"
+    (tmp_path / "nvidia0").touch()
+    monkeypatch.setattr(bench, "_ACCELERATOR_DEVICE_FILES", (str(tmp_path / "nvidia*"),))
+    for answer, profile in (("print('full')", "full"), ("print('quick')", "quick"),
+                            ("raise SystemExit(3)", "quick")):
+        monkeypatch.setattr(bench, "_profile_probe_command",
+                            lambda answer=answer: [sys.executable, "-c", answer])
+        assert bench.default_profile() == profile
+
+
+def test_profiles_preset_the_workload_and_explicit_options_win(monkeypatch):
+    monkeypatch.setattr(bench, "default_profile", lambda: "quick")
+    quick = bench.resolve_profile(_args())
+    assert (quick.profile, quick.size, quick.batch_size, quick.jit, quick.precision) == (
+        "quick", "small", 64, "both", "float32")
+    assert quick.lengths == "64,128,256,512,1024,2048,4096"
+    monkeypatch.setattr(bench, "default_profile", lambda: "full")  # an accelerator
+    full = bench.resolve_profile(_args())
+    assert (full.profile, full.size, full.batch_size, full.jit, full.precision) == (
+        "full", "base", 32, "on", "mixed_bfloat16")
+    assert full.lengths == "1024,2048,3072,4096,8192,16384"
+    chosen = bench.resolve_profile(_args("--batch-size", "8", "--precision", "float32",
+                                         "--lengths", "64"))
+    assert (chosen.profile, chosen.size, chosen.batch_size, chosen.precision, chosen.lengths) == (
+        "full", "base", 8, "float32", "64")
+    jobs = bench.plan_jobs(_args("--families", "transformer", "--backends", "tensorflow"))
+    assert {(j["kind"], j["jit"], j["precision"], j["batch_size"]) for j in jobs} >= {
+        ("zoo", "on", "mixed_bfloat16", 32), ("keras_hub", "on", "mixed_bfloat16", 32)}
+    assert jobs[0]["config"]["hidden_dim"] == 256 and jobs[0]["config"]["num_layers"] == 4
+    assert jobs[0]["lengths"] == [1024, 2048, 3072, 4096, 8192, 16384]
+
+
+def test_precision_is_in_the_record_and_its_key_and_float32_keys_are_unchanged(tmp_path):
+    job = _job(tmp_path, backend="tensorflow")
+    old_key = "zoo--lstm_tiny--tensorflow--jit-off--T16--B2--2b9fef5c"  # before --precision
+    assert bench.record_key(job, 16) == old_key
+    assert bench.record_key({**job, "precision": "float32"}, 16) == old_key
+    mixed = {**job, "precision": "mixed_bfloat16", "lengths": [8]}
+    assert bench.record_key(mixed, 16) == (
+        "zoo--lstm_tiny--tensorflow--jit-off--mixed_bfloat16--T16--B2--"
+        + bench.record_key(mixed, 16)[-8:])
+    assert bench.record_key(mixed, 16)[-8:] != old_key[-8:]
+    records = bench.run_job(mixed, lambda job, n: FakeSubject(n), echo=_quiet)
+    assert records[0]["precision"] == "mixed_bfloat16"
+    assert bench.load_records(tmp_path)[0]["key"] == bench.record_key(mixed, 8)
+    float32 = bench.run_job({**job, "lengths": [8]}, lambda job, n: FakeSubject(n), echo=_quiet)
+    assert float32[0]["precision"] == "float32" and len(bench.load_records(tmp_path)) == 2
+
+
+def _subject_job(family, kind, precision):
+    import zoo.models
+
+    config = dataclasses.asdict(zoo.models.config(f"{family}_tiny"))
+    return {"kind": kind, "family": family, "size": "tiny", "config": config, "jit": "off",
+            "backend": keras.backend.backend(), "batch_size": 2, "vocabulary_size": 8,
+            "num_classes": 2, "seed": 0, "precision": precision}
+
+
+def test_keras_subjects_are_built_under_the_precision_asked_for():
+    from zoo import bench_references
+
+    previous = keras.config.dtype_policy()
+    try:
+        subject = bench_references.build_subject(_subject_job("lstm", "zoo", "mixed_bfloat16"), 8)
+        assert subject.model.dtype_policy.name == "mixed_bfloat16"
+        assert math.isfinite(subject.train_step())
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_the_pytorch_reference_runs_under_autocast():
+    from zoo import bench_references
+
+    subject = bench_references.build_subject(_subject_job("lstm", "pytorch", "mixed_bfloat16"), 8)
+    assert str(subject.autocast_dtype) == "torch.bfloat16" and subject.scaler is None
+    assert math.isfinite(subject.train_step())
+    subject.predict_step()
+    with pytest.raises(ValueError, match="mixed_bfloat16"):
+        bench_references.TorchSubject("lstm", {}, None, None, 8, 2, precision="bfloat17")
+
+
 # ----------------------------------------------------------------- report
 
 
-def _record(family, kind, backend, length, train_ms, jit_compile=False, status="ok"):
+def _record(family, kind, backend, length, train_ms, jit_compile=False, status="ok",
+            size="small", batch_size=64, precision=None, device="Test CPU"):
     label = bench.implementation_label(kind, backend, jit_compile)
     return {
-        "key": f"{kind}--{family}--{backend}--{jit_compile}--T{length}", "kind": kind,
-        "family": family, "size": "small", "backend": backend, "jit": "auto",
+        "key": f"{kind}--{family}_{size}--{backend}--{jit_compile}--{precision}--T{length}",
+        "kind": kind, "family": family, "size": size, "backend": backend, "jit": "auto",
         "jit_compile": jit_compile, "implementation": label, "sequence_length": length,
-        "batch_size": 64, "status": status, "measured": status == "ok", "reason": None,
+        "batch_size": batch_size, "vocabulary_size": 64, "num_classes": 10,
+        "precision": precision, "status": status, "measured": status == "ok", "reason": None,
         "params": {"total": 70000, "embedding": 4000, "mixer": 66000, "head": 650},
         "train_step_ms": train_ms, "inference_ms": train_ms and train_ms / 3,
         "train_step_ms_all": [train_ms], "peak_memory_mb": 500 + length / 10,
         "start_memory_mb": 500.0, "memory_source": "rss", "timed_steps": 5,
         "warmup_steps": 2, "load_average": [0.5, 0.5, 0.5], "measured_at": "2025-01-01T00:00:00",
-        "environment": {"device": "Test CPU", "device_kind": "cpu", "cpu_count": 2,
-                        "backend": backend, "precision": "float32",
+        "flops_per_example": 1e9,
+        "environment": {"device": device, "device_kind": "cpu", "cpu_count": 2,
+                        "backend": backend, "precision": precision or "float32",
                         "versions": {"keras": "3.15.1"}, "commit": "abc"},
     }
 
@@ -275,3 +378,54 @@ def test_crossover_interpolates_in_log_log():
     transformer = pd.Series([n * n / 400 for n in lengths], index=lengths)
     assert bench.crossover(recurrent, transformer) == "T ≈ 400: transformer faster below"
     assert "lstm faster throughout" in bench.crossover(recurrent, transformer * 100)
+
+
+def test_model_flop_utilization_needs_a_known_or_given_peak(tmp_path):
+    records = [_record("lstm", "zoo", "tensorflow", 64, 1000.0),  # 3e9 x 64 FLOPs a second
+               _record("lstm", "zoo", "jax", 64, 1000.0, device="NVIDIA H200",
+                       precision="mixed_bfloat16"),
+               _record("lstm", "zoo", "jax", 64, 1000.0, device="NVIDIA H200",
+                       precision="float32")]
+    table = bench.results_table(records).set_index(["device", "precision"])
+    assert table["train_flops_per_second"].tolist() == [192e9] * 3
+    assert table.loc[("NVIDIA H200", "mixed_bfloat16"), "model_flops_utilization"] == (
+        pytest.approx(192e9 / 790e12))
+    assert "issue 5" in table.loc[("NVIDIA H200", "mixed_bfloat16"), "peak_tflops_source"]
+    for cpu_or_unknown_peak in (("Test CPU", "float32"), ("NVIDIA H200", "float32")):
+        assert math.isnan(table.loc[cpu_or_unknown_peak, "model_flops_utilization"])
+    given = bench.results_table(records, peak_tflops=1.92).set_index(["device", "precision"])
+    assert given["model_flops_utilization"].tolist() == pytest.approx([0.1] * 3)
+    assert set(given["peak_tflops_source"]) == {"--peak-tflops"}
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "one.json").write_text(json.dumps(records[0]))
+    for extra, mfu in (([], ""), (["--peak-tflops", "1.92"], "0.1")):
+        args = _args("--report-only", "--out", str(tmp_path / "records"),
+                     "--results", str(tmp_path), *extra)
+        assert bench.main(args, echo=_quiet) == 0
+        row = (tmp_path / "speed.csv").read_text().splitlines()
+        header = row[0].split(",")
+        assert row[1].split(",")[header.index("model_flops_utilization")] == mfu
+
+
+def test_the_lra_tpu_figures_stand_beside_transformer_base(tmp_path):
+    h200 = {"size": "base", "batch_size": 32, "precision": "mixed_bfloat16",
+            "device": "NVIDIA H200"}
+    records = [_record("transformer", "zoo", "jax", n, 1000 / steps, True, **h200)
+               for n, steps in ((1024, 81.0), (2048, 49.0), (4096, 7.0), (8192, 2.0))]
+    records.append(_record("transformer", "zoo", "jax", 16384, None, True, "oom", **h200))
+    records.append(_record("transformer", "pytorch", "pytorch", 1024, 20.0, **h200))
+    records.append(_record("transformer", "zoo", "jax", 1024, 50.0, True))  # small: no LRA
+    for record in records:
+        (tmp_path / f"{record['key']}.json").write_text(json.dumps(record))
+    bench.write_report(tmp_path, tmp_path / "results")
+    markdown = (tmp_path / "results" / "speed.md").read_text()
+    assert "## `base` presets, batch 32, mixed_bfloat16, on NVIDIA H200" in markdown
+    section = markdown.split("### transformer_base beside Long Range Arena")[1]
+    assert markdown.count("beside Long Range Arena") == 1 and "Tay et al. 2021" in section
+    # ours, LRA's, ratio: steps/s, then GB (peak memory 500 + T/10 MB)
+    assert "| zoo/jax | 1024 | 81 | 8.1 | 10.00 | 0.588 | 0.85 | 0.69 |" in section
+    assert "| zoo/jax | 4096 | 7 | 1.4 | 5.00 |" in section
+    assert "| pytorch | 1024 | 50 | 8.1 | 6.17 |" in section
+    lra_rows = section.split("\n\n")[2].splitlines()[2:]
+    assert [row.split(" | ")[1] for row in lra_rows] == ["1024", "2048", "4096", "1024"]
+    assert "| MFU, % of the peak |" in markdown and "790 TFLOP/s" in markdown

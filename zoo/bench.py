@@ -1,7 +1,16 @@
 """`zoo bench`: train and inference speed and peak memory by sequence length.
 
     python -m zoo.bench --families lstm,transformer --lengths 64,256,1024
+    python -m zoo.bench --profile full         # the LRA Transformer's sizes, 1K-16K, bf16
     python -m zoo.bench --report-only          # tables and plots from the records
+
+Profiles set the workload; an option given explicitly overrides its preset.
+`quick` (the default on a CPU): `small` presets, batch 64, 64 to 4K tokens,
+TensorFlow with and without XLA, float32. `full` (the default where an
+accelerator is present): `base` presets (for the Transformer, the LRA text
+model: 4 layers, d 256, 4 heads, MLP 1024), batch 32, 1K to 16K tokens,
+compiled, mixed bfloat16; the report then adds model FLOP utilisation (MFU)
+and Long Range Arena's published TPU figures beside `transformer_base`.
 
 Every zoo family (`<family>_<size>` preset) is measured on every Keras
 backend, and in the same run so are the implementations a user would pick
@@ -18,26 +27,28 @@ that are not timed, then times `train_on_batch` and `predict_on_batch` steps.
 Both return NumPy values, so the device has finished before the clock is
 read. A record keeps the median and every step's time, the peak memory (the
 process's peak resident memory, reset per length on Linux, or the device's
-peak allocation on an accelerator), the parameter counts, the environment and
-the load average. A length whose train step takes longer than
-`--max-step-seconds`, or that runs out of memory, is the last one tried. On a
-shared CPU, `--threads 1` pins every worker to one core: PyTorch's thread pool
-in particular slows down by orders of magnitude when its cores are busy.
+peak allocation on an accelerator), the parameter counts, the forward FLOPs
+(`zoo/flops.py`), the precision, the environment and the load average. A
+length whose train step takes longer than `--max-step-seconds`, or that runs
+out of memory, is the last one tried. On a shared CPU, `--threads 1` pins
+every worker to one core: PyTorch's thread pool in particular slows down by
+orders of magnitude when its cores are busy.
 
 Records are JSON files in `--out`, one per measurement, written atomically and
 named by what was measured, so a rerun measures only what is missing. The
-report (`write_report`) is regenerated from the records alone: a CSV, a
-Markdown summary with ratios to the fastest implementation, fitted scaling
-exponents and LSTM/Transformer crossover lengths, and log-log plots.
+report (`zoo/bench_report.py`, `write_report`) is regenerated from the
+records alone: a CSV, a Markdown summary with ratios to the fastest
+implementation, fitted scaling exponents and LSTM/Transformer crossover
+lengths, and log-log plots.
 """
 
 import argparse
 import dataclasses
 import gc
+import glob
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -47,13 +58,30 @@ import time
 from pathlib import Path
 
 from zoo import bench_references as references
+from zoo.bench_references import FAMILIES, PRECISIONS, implementation_label
 from zoo.bench_references import peak_device_memory_mb  # noqa: F401 (public here)
+from zoo.bench_report import (  # noqa: F401 (public here: `zoo run`, `zoo report`)
+    crossover,
+    fastest_backends,
+    load_records,
+    results_table,
+    write_report,
+)
 
 
-FAMILIES = ("rnn", "lstm", "gru", "transformer")
 BACKENDS = ("tensorflow", "jax", "torch")
 JIT_CHOICES = ("auto", "on", "off", "both")
 DEFAULT_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
+FULL_LENGTHS = (1024, 2048, 3072, 4096, 8192, 16384)  # LRA's 1K-4K, up to Path-X's 16K
+PROFILES = {
+    "quick": {"size": "small", "batch_size": 64, "lengths": DEFAULT_LENGTHS, "jit": "both",
+              "precision": "float32"},
+    "full": {"size": "base", "batch_size": 32, "lengths": FULL_LENGTHS, "jit": "on",
+             "precision": "mixed_bfloat16"},
+}
+# Device files of an accelerator (NVIDIA, AMD ROCm, TPU): none, no accelerator.
+_ACCELERATOR_DEVICE_FILES = ("/dev/nvidia[0-9]*", "/dev/kfd", "/dev/accel[0-9]*",
+                             "/dev/vfio/[0-9]*")
 VOCABULARY_SIZE = 64
 NUM_CLASSES = 10
 REFERENCE_KINDS = ("keras", "keras_hub", "pytorch")
@@ -66,13 +94,23 @@ _JIT_GUESS = {"on": True, "off": False}  # before a measurement resolves "auto"
 
 def add_arguments(parser):
     """Add the `zoo bench` options to an `argparse` parser."""
+    parser.add_argument("--profile", default=None,
+                        help=f"preset workload: {' or '.join(PROFILES)} (default: full where "
+                             "an accelerator is present, else quick); the options below "
+                             "override its presets")
     parser.add_argument("--families", default=",".join(FAMILIES),
                         help=f"comma list of {', '.join(FAMILIES)} (default: all)")
-    parser.add_argument("--size", default="small",
-                        help="preset size of every family: tiny, small or base (default: small)")
-    parser.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
-                        help="comma list of sequence lengths, measured in ascending order")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--size", default=None,
+                        help="preset size of every family: tiny, small or base "
+                             "(quick: small, full: base)")
+    parser.add_argument("--lengths", default=None,
+                        help="comma list of sequence lengths, measured in ascending order "
+                             f"(quick: {_lengths_text('quick')}, full: {_lengths_text('full')})")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="examples per step (quick: 64, full: 32)")
+    parser.add_argument("--precision", default=None,
+                        help=f"Keras dtype policy: {', '.join(PRECISIONS)} "
+                             "(quick: float32, full: mixed_bfloat16)")
     parser.add_argument("--backends", default=None,
                         help="comma list of Keras backends: tensorflow, jax, torch "
                              "(default: every one installed)")
@@ -81,10 +119,10 @@ def add_arguments(parser):
                              f"{', '.join(REFERENCE_KINDS)}, or all (the default)")
     parser.add_argument("--no-references", dest="references", action="store_const", const="",
                         help="measure the zoo's models only")
-    parser.add_argument("--jit", choices=JIT_CHOICES, default="both",
+    parser.add_argument("--jit", choices=JIT_CHOICES, default=None,
                         help="jit_compile of the Keras models: Keras's default (auto), on, "
                              "off, or both (TensorFlow with and without XLA; the default "
-                             "elsewhere)")
+                             "elsewhere) (quick: both, full: on)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per length")
     parser.add_argument("--warmup-steps", type=int, default=2, help="untimed steps first")
     parser.add_argument("--max-step-seconds", type=float, default=20.0,
@@ -96,14 +134,24 @@ def add_arguments(parser):
                         help="folder of measurement records (default: results/runs/speed)")
     parser.add_argument("--results", default="results",
                         help="folder of the report: speed.csv, speed.md, plots")
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="the device's peak TFLOP/s at the precision measured, for model "
+                             "FLOP utilisation (default: the peak `zoo/bench_report.py` "
+                             "lists for the device, if any; else no MFU)")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite the report from the records in --out")
     return parser
 
 
+def _lengths_text(profile):
+    return ",".join(map(str, PROFILES[profile]["lengths"]))
+
+
 def main(args, echo=print):
     """Measure what `args` asks for that `--out` lacks, then write the report."""
     failures = 0
+    if args.peak_tflops is not None:
+        _check_positive("peak_tflops", args.peak_tflops)
     if not args.report_only:
         jobs = plan_jobs(args)
         for index, job in enumerate(jobs, start=1):
@@ -113,21 +161,25 @@ def main(args, echo=print):
                 continue
             echo(title)
             failures += not _run_worker(job, echo)
-    paths = write_report(args.out, args.results)
+    paths = write_report(args.out, args.results, peak_tflops=args.peak_tflops)
     echo("Report: " + ", ".join(str(p) for p in paths))
     return 1 if failures else 0
 
 
 def plan_jobs(args):
     """One job per (implementation, family, backend, jit), checked before any runs."""
+    args = resolve_profile(args)
+    _parse_choice("--jit", args.jit, JIT_CHOICES)
+    _parse_choice("--precision", args.precision, PRECISIONS)
     families = _parse_choices("--families", args.families, FAMILIES)
     kinds = _parse_references(args.references)
     lengths = _parse_lengths(args.lengths)
     backends = _parse_backends(args.backends)
     for name in ("batch_size", "steps", "warmup_steps"):
         _check_positive(name, getattr(args, name))
-    if args.threads is not None:
-        _check_positive("threads", args.threads)
+    for name in ("threads", "peak_tflops"):
+        if getattr(args, name) is not None:
+            _check_positive(name, getattr(args, name))
     _check_positive("max_step_seconds", args.max_step_seconds)
     import zoo.models  # imports Keras: only here, not in the workers' module scope
     from zoo import environment
@@ -137,7 +189,7 @@ def plan_jobs(args):
         "vocabulary_size": VOCABULARY_SIZE, "num_classes": NUM_CLASSES,
         "steps": args.steps, "warmup_steps": args.warmup_steps,
         "max_step_seconds": float(args.max_step_seconds), "out": str(args.out), "seed": 0,
-        "threads": args.threads,
+        "threads": args.threads, "precision": args.precision, "peak_tflops": args.peak_tflops,
     }
     jits = {
         backend: (["off", "on"] if backend == "tensorflow" else ["auto"])
@@ -159,6 +211,42 @@ def plan_jobs(args):
                     jobs.append({**common, "kind": kind, "family": family, "config": config,
                                  "backend": backend, "jit": jit})
     return jobs
+
+
+def resolve_profile(args):
+    """A copy of `args` whose unset workload options take `--profile`'s presets."""
+    profile = args.profile or default_profile()
+    _parse_choice("--profile", profile, PROFILES)
+    resolved = argparse.Namespace(**vars(args))
+    resolved.profile = profile
+    for name, preset in PROFILES[profile].items():
+        if getattr(args, name, None) is None:
+            setattr(resolved, name, _lengths_text(profile) if name == "lengths" else preset)
+    return resolved
+
+
+def default_profile():
+    """`"full"` where an accelerator is present, else `"quick"`: what `zoo run`
+    picks (`zoo.sweep.default_profile`). Without an accelerator's device file
+    the answer is immediate; with one, a child process asks the Keras backend,
+    so that no framework in this process holds device memory the workers need."""
+    if not any(glob.glob(pattern) for pattern in _ACCELERATOR_DEVICE_FILES):
+        return "quick"
+    probe = subprocess.run(_profile_probe_command(), capture_output=True, text=True,
+                           env=_child_environment())
+    answer = probe.stdout.strip().splitlines()[-1:] if probe.returncode == 0 else []
+    return answer[0] if answer and answer[0] in PROFILES else "quick"
+
+
+def _profile_probe_command():
+    return [sys.executable, "-c", "from zoo import sweep; print(sweep.default_profile())"]
+
+
+def _parse_choice(option, value, valid):
+    if value not in valid:
+        raise ValueError(f"Received an invalid value for `{option}`: {value!r}. "
+                         f"Valid choices: {list(valid)}")
+    return value
 
 
 def _parse_choices(option, text, valid):
@@ -224,35 +312,26 @@ def _environment_for_torch(environment):
 # ------------------------------------------------------------------ records
 
 
-def implementation_label(kind, backend, jit_compile):
-    """`zoo/tensorflow+xla`, `keras/jax`, `keras_hub/torch`, `pytorch`, ..."""
-    if kind == "pytorch":
-        return "pytorch"
-    if jit_compile:
-        suffix = {"tensorflow": "+xla", "torch": "+compile"}.get(backend, "")
-    else:
-        suffix = "-eager" if backend == "jax" else ""
-    return f"{kind}/{backend}{suffix}"
-
-
 def record_key(job, length):
-    """A file stem naming the measurement and unique to its workload."""
+    """A file stem naming the measurement and unique to its workload.
+
+    float32 adds nothing to the key, so records measured before `--precision`
+    existed keep their names and count as done."""
     what = {k: job.get(k) for k in ("kind", "family", "size", "config", "backend", "jit",
                                     "batch_size", "vocabulary_size", "num_classes", "threads")}
+    precision = job.get("precision") or "float32"
+    if precision != "float32":
+        what["precision"] = precision
     digest = hashlib.sha1(
         json.dumps({**what, "sequence_length": length}, sort_keys=True).encode()
     ).hexdigest()[:8]
+    named = "" if precision == "float32" else f"--{precision}"
     return (f"{job['kind']}--{job['family']}_{job['size']}--{job['backend']}--jit-{job['jit']}"
-            f"--T{length}--B{job['batch_size']}--{digest}")
+            f"{named}--T{length}--B{job['batch_size']}--{digest}")
 
 
 def record_path(job, length):
     return Path(job["out"]) / f"{record_key(job, length)}.json"
-
-
-def load_records(records_dir):
-    """Every measurement record in `records_dir`, sorted by file name."""
-    return [json.loads(p.read_text()) for p in sorted(Path(records_dir).glob("*.json"))]
 
 
 def _read(path):
@@ -307,6 +386,7 @@ def _base_record(job, length, like=None):
         "vocabulary_size": job["vocabulary_size"], "num_classes": job["num_classes"],
         "warmup_steps": job["warmup_steps"], "max_step_seconds": job["max_step_seconds"],
         "threads": job.get("threads"), "jit_compile": jit_compile,
+        "precision": job.get("precision") or "float32", "peak_tflops": job.get("peak_tflops"),
         "implementation": implementation_label(job["kind"], job["backend"], jit_compile),
         "environment": like.get("environment") if like else None,
         "measured": False, "reason": None,
@@ -323,12 +403,17 @@ def _worker_command(job):
 
 
 def _worker_environment(job):
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env = _child_environment()
     env.pop("KERAS_BACKEND", None)
     if job["kind"] != "pytorch":
         env["KERAS_BACKEND"] = job["backend"]
+    return env
+
+
+def _child_environment():
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # device peaks mean something
     env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
@@ -383,14 +468,18 @@ def _record_crash(job, length, code, tail, last):
 def _job_title(job):
     jit = "" if job["kind"] == "pytorch" else f", jit_compile={job['jit']}"
     backend = "" if job["kind"] == "pytorch" else f" on {job['backend']}"
-    return f"{job['kind']} {job['family']}_{job['size']}{backend}{jit}"
+    precision = job.get("precision") or "float32"
+    precision = "" if precision == "float32" else f", {precision}"
+    return f"{job['kind']} {job['family']}_{job['size']}{backend}{jit}{precision}"
 
 
 def _progress(record):
     where = f"{record['implementation']} {record['family']} T={record['sequence_length']}"
     if record["status"] != "ok":
         return f"{where}: {record['status']} ({record['reason']})"
-    return (f"{where}: train {record['train_step_ms']:.1f} ms, inference "
+    flops = record.get("train_flops_per_second")
+    flops = f", {flops / 1e12:.3g} TFLOP/s" if flops else ""
+    return (f"{where}: train {record['train_step_ms']:.1f} ms{flops}, inference "
             f"{record['inference_ms']:.1f} ms, peak {record['peak_memory_mb']:.0f} MB")
 
 
@@ -542,398 +631,10 @@ def _is_out_of_memory(error):
 
 def _describe(job):
     if job["kind"] == "pytorch":
-        return references.torch_describe(job["environment"])
+        return references.torch_describe(job["environment"], job.get("precision") or "float32")
     from zoo import environment
 
     return environment.describe()
-
-
-# ------------------------------------------------------------------ report
-
-TARGET_ON_BEST_BACKEND = 1.2  # zoo on the backend it picks ÷ the fastest reference
-TARGET_ON_TENSORFLOW = 1.5  # zoo on TensorFlow ÷ the fastest reference
-WORKLOAD = ["device", "size", "batch_size", "threads"]
-INTEGER_COLUMNS = ("batch_size", "sequence_length", "params_total", "params_mixer", "timed_steps")
-COLUMNS = [
-    "family", "size", "batch_size", "sequence_length", "implementation", "kind", "backend",
-    "jit_compile", "device", "threads", "status", "params_total", "params_mixer",
-    "train_step_ms", "train_ratio", "inference_ms", "inference_ratio",
-    "train_samples_per_second", "train_tokens_per_second", "inference_tokens_per_second",
-    "peak_memory_mb", "memory_above_start_mb", "memory_source", "flops_per_example",
-    "train_flops_per_second", "timed_steps", "load_average_1m",
-]
-
-
-def write_report(records_dir, results_dir, name="speed"):
-    """`<name>.csv`, `<name>.md` and log-log plots, from the records alone.
-
-    Returns the paths written. The same records give the same CSV bytes.
-    """
-    records = load_records(records_dir)
-    if not records:
-        raise FileNotFoundError(
-            f"No bench records in {str(records_dir)!r}; run `zoo bench` first.")
-    table = results_table(records)
-    results = Path(results_dir)
-    results.mkdir(parents=True, exist_ok=True)
-    csv_path = results / f"{name}.csv"
-    _csv_text(table).to_csv(csv_path, index=False, lineterminator="\n")
-    plots = _write_plots(table, results, name)
-    md_path = results / f"{name}.md"
-    md_path.write_text(_markdown(table, records, plots, records_dir))
-    return [csv_path, md_path, *plots.values()]
-
-
-def fastest_backends(records_dir):
-    """`{family: backend}`: where the zoo's model trained fastest, for `--backend auto`.
-
-    Backends are compared by the geometric mean of their train-step times
-    (each at its best jit setting) over the lengths measured on all of them.
-    A family without records, or with a tie, maps to None.
-    """
-    return _fastest_backends(results_table(load_records(records_dir)))
-
-
-def results_table(records):
-    """One row per implementation, workload and length, with ratios to the fastest."""
-    import pandas as pd
-
-    table = pd.DataFrame([_row(r) for r in records], columns=COLUMNS + ["measured_at", "key"])
-    devices = set(table["device"]) - {None}
-    if len(devices) == 1:  # records of a crashed worker say nothing of the device
-        table["device"] = table["device"].fillna(devices.pop())
-    table["device"] = table["device"].fillna("unknown")
-    # A repeated measurement (e.g. jit "auto" and "off", both graph mode on a
-    # CPU): keep one, preferring a finished one, then the latest.
-    table["_ok"] = table["status"] == "ok"
-    table = table.sort_values(["_ok", "measured_at", "key"]).drop_duplicates(
-        WORKLOAD + ["family", "sequence_length", "implementation"], keep="last")
-    ok = table["status"] == "ok"
-    group = WORKLOAD + ["family", "sequence_length"]
-    # One architecture, one FLOP count (model FLOPs): every row takes the zoo's.
-    own = table["flops_per_example"].astype(float)
-    zoo = own.where(table["kind"] == "zoo").groupby([table[c] for c in group]).transform("max")
-    table["flops_per_example"] = zoo.fillna(own)
-    table["train_flops_per_second"] = (3 * table["flops_per_example"] * table["batch_size"]
-                                       / (table["train_step_ms"].astype(float) / 1000))
-    for column, ratio in (("train_step_ms", "train_ratio"), ("inference_ms", "inference_ratio")):
-        fastest = table[ok].groupby(group)[column].transform("min")
-        table[ratio] = (table.loc[ok, column] / fastest).astype(float)
-    table["_family"] = table["family"].map(
-        lambda f: FAMILIES.index(f) if f in FAMILIES else len(FAMILIES))
-    table = table.sort_values(
-        WORKLOAD + ["_family", "family", "sequence_length", "implementation"])
-    return table[COLUMNS].reset_index(drop=True)
-
-
-def _csv_text(table):
-    """Numbers as text: integers whole, others to 4 significant digits (or whole
-    from 1000 up), so the CSV reads well and the same records give the same bytes."""
-    table = table.copy()
-    for column in table.columns:
-        if column in INTEGER_COLUMNS:
-            table[column] = table[column].map(lambda v: "" if _missing(v) else str(int(v)))
-        elif table[column].dtype.kind == "f":
-            table[column] = table[column].map(_number_text)
-    return table
-
-
-def _number_text(value):
-    if _missing(value):
-        return ""
-    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def _row(record):
-    params = record.get("params") or {}
-    environment = record.get("environment") or {}
-    peak, start = record.get("peak_memory_mb"), record.get("start_memory_mb")
-    load = record.get("load_average")
-    label = record.get("implementation") or implementation_label(
-        record["kind"], record["backend"], record["jit_compile"])
-    return {
-        **{k: record.get(k) for k in COLUMNS},
-        "implementation": label, "device": environment.get("device"),
-        "threads": str(record.get("threads") or "all"),
-        "params_total": params.get("total"), "params_mixer": params.get("mixer"),
-        "memory_above_start_mb": None if peak is None or start is None else peak - start,
-        "load_average_1m": load[0] if load else None,
-        "measured_at": record.get("measured_at") or "", "key": record["key"],
-    }
-
-
-def _fastest_backends(table):
-    import numpy as np
-
-    chosen = {family: None for family in FAMILIES}
-    zoo = table[(table["kind"] == "zoo") & (table["status"] == "ok")]
-    for family, rows in zoo.groupby("family"):
-        best = rows.groupby(["backend"] + WORKLOAD + ["sequence_length"])["train_step_ms"].min()
-        common = best.unstack("backend").dropna()  # lengths measured on every backend
-        if common.empty:
-            continue
-        score = np.exp(np.log(common.astype(float)).mean())
-        winners = score[score <= score.min() * (1 + 1e-9)]
-        chosen[family] = str(winners.index[0]) if len(winners) == 1 else None
-    return chosen
-
-
-# ------------------------------------------------------------ report: parts
-
-
-def _write_plots(table, results, name):
-    from zoo import plots
-
-    written = {}
-    workloads = list(table.groupby(WORKLOAD, sort=True))
-    for index, (workload, rows) in enumerate(workloads):
-        suffix = f"_w{index}" if len(workloads) > 1 else ""
-        ok = rows[rows["status"] == "ok"]
-        for family, family_rows in ok.groupby("family", sort=True):
-            for what, column, label in (("train", "train_step_ms", "train step (ms)"),
-                                        ("memory", "peak_memory_mb", "peak memory (MB)")):
-                path = results / f"{name}_{what}_{family}{suffix}.png"
-                plots.line_plot(
-                    family_rows, x="sequence_length", y=column, group="implementation",
-                    path=path, log=True, fit=True, ylabel=label, xlabel="sequence length",
-                    title=f"{family}_{workload[1]}, batch {workload[2]}: {label}")
-                written[(workload, family, what)] = path
-    return written
-
-
-def _markdown(table, records, plots, records_dir):
-    lines = ["# Speed and peak memory by sequence length", "",
-             f"Written by `zoo bench` from the records in `{records_dir}`; "
-             "regenerate, do not edit.", "", *_environment_lines(records), ""]
-    workloads = list(table.groupby(WORKLOAD, sort=True))
-    for workload, rows in workloads:
-        device, size, batch, threads = workload
-        cores = "" if threads == "all" else f", {threads} core(s)"
-        lines += [f"## `{size}` presets, batch {batch}, on {device}{cores}", ""]
-        lines += _verdict_lines(rows)
-        for family, family_rows in sorted(rows.groupby("family"),
-                                          key=lambda item: _family_order(item[0])):
-            lines += [f"### {family}_{size}", ""]
-            lines += _length_table(family_rows, "train step, ms (÷ fastest)", _time_cell("train"))
-            lines += _length_table(family_rows, "inference, ms (÷ fastest)",
-                                   _time_cell("inference"))
-            lines += _length_table(family_rows, "peak memory, MB (+ above the start)",
-                                   _memory_cell)
-            images = [plots[key] for key in ((workload, family, "train"),
-                                             (workload, family, "memory")) if key in plots]
-            lines += [" ".join(f"![{p.stem}]({p.name})" for p in images), ""]
-        lines += _exponent_lines(rows) + _crossover_lines(rows)
-    lines += _method_lines(records)
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _family_order(family):
-    return FAMILIES.index(family) if family in FAMILIES else len(FAMILIES)
-
-
-def _environment_lines(records):
-    def values(get):
-        found = sorted({str(get(r)) for r in records if get(r) is not None})
-        return ", ".join(found) or "unknown"
-
-    environments = [r["environment"] for r in records if r.get("environment")]
-    versions = {}
-    for environment in environments:
-        for library, version in (environment.get("versions") or {}).items():
-            versions.setdefault(library, set()).add(version)
-    loads = [r["load_average"][0] for r in records if r.get("load_average")]
-    cpus = min((e.get("cpu_count") or math.inf for e in environments), default=math.inf)
-    busy = [f"- **the machine was busy** (load over its {cpus} CPUs): times are noisy; "
-            "PyTorch on a CPU suffers most"] if loads and max(loads) > cpus else []
-    return [
-        f"- hardware: {values(lambda r: _device_text(r.get('environment')))}",
-        f"- backends: {values(lambda r: r.get('backend'))}; precision: "
-        f"{values(lambda r: (r.get('environment') or {}).get('precision'))}",
-        "- versions: " + ", ".join(f"{library} {'/'.join(sorted(found))}"
-                                   for library, found in sorted(versions.items())),
-        f"- commit: {values(lambda r: (r.get('environment') or {}).get('commit'))}",
-        "- load average (1 min) while measuring: "
-        + (f"{min(loads):.2f} to {max(loads):.2f}" if loads else "unknown"),
-        *busy,
-    ]
-
-
-def _device_text(environment):
-    if not environment:
-        return None
-    return (f"{environment.get('device')} ({environment.get('device_kind')}, "
-            f"{environment.get('cpu_count')} CPUs)")
-
-
-def _verdict_lines(rows):
-    ok = rows[rows["status"] == "ok"]
-    chosen = _fastest_backends(ok)
-    lines = ["| family | zoo's fastest backend | zoo there ÷ fastest reference, worst length "
-             f"(target ≤ {TARGET_ON_BEST_BACKEND}) | zoo on TensorFlow ÷ fastest reference "
-             f"(target ≤ {TARGET_ON_TENSORFLOW}) | verdict |", "|---|---|---|---|---|"]
-    for family in sorted(set(ok["family"]), key=_family_order):
-        family_rows = ok[ok["family"] == family]
-        zoo, references = family_rows[family_rows["kind"] == "zoo"], family_rows[
-            family_rows["kind"] != "zoo"]
-        if zoo.empty:
-            continue
-        fastest = references.groupby("sequence_length")["train_step_ms"].min()
-        there = zoo[zoo["backend"] == chosen[family]] if chosen[family] else zoo
-        best = _worst_ratio(there, fastest)
-        on_tensorflow = _worst_ratio(zoo[zoo["backend"] == "tensorflow"], fastest)
-        verdict = _verdict(best, on_tensorflow)
-        lines.append(f"| {family} | {chosen[family] or 'undecided'} | {_ratio_text(best)} | "
-                     f"{_ratio_text(on_tensorflow)} | {verdict} |")
-    return lines + [""]
-
-
-def _worst_ratio(zoo_rows, fastest_reference):
-    """`(worst ratio, its length)` of the zoo's best time to the fastest reference's."""
-    zoo = zoo_rows.groupby("sequence_length")["train_step_ms"].min()
-    ratios = (zoo / fastest_reference).dropna()
-    if ratios.empty:
-        return None
-    length = ratios.idxmax()
-    return float(ratios[length]), int(length)
-
-
-def _ratio_text(worst):
-    return "not measured" if worst is None else f"{worst[0]:.2f} (T={worst[1]})"
-
-
-def _verdict(best, on_tensorflow):
-    if best is None and on_tensorflow is None:
-        return "no reference measured"
-    missed = []
-    if best is not None and best[0] > TARGET_ON_BEST_BACKEND:
-        missed.append(f"> {TARGET_ON_BEST_BACKEND}x on its backend")
-    if on_tensorflow is not None and on_tensorflow[0] > TARGET_ON_TENSORFLOW:
-        missed.append(f"> {TARGET_ON_TENSORFLOW}x on TensorFlow")
-    return "misses: " + ", ".join(missed) if missed else "meets the targets measured"
-
-
-def _length_table(rows, title, cell):
-    lengths = sorted(set(rows["sequence_length"]))
-    lines = [f"| {title} | mixer params | " + " | ".join(f"T={n}" for n in lengths) + " |",
-             "|---|---:|" + "---:|" * len(lengths)]
-    for label, implementation in sorted(rows.groupby("implementation"), key=_implementation_order):
-        by_length = {int(r.sequence_length): r for r in implementation.itertuples()}
-        params = implementation["params_mixer"].dropna()
-        lines.append(f"| {label} | {int(params.iloc[0]) if len(params) else ''} | " + " | ".join(
-            cell(by_length[n]) if n in by_length else "" for n in lengths) + " |")
-    return lines + [""]
-
-
-def _implementation_order(item):
-    label = item[0]
-    return (not label.startswith("zoo/"), label == "pytorch", label)
-
-
-def _time_cell(which):
-    def cell(row):
-        if row.status != "ok":
-            return row.status.replace("_", " ")
-        value = getattr(row, "train_step_ms" if which == "train" else "inference_ms")
-        ratio = getattr(row, f"{which}_ratio")
-        return f"{value:.3g} ({ratio:.2f})"
-
-    return cell
-
-
-def _memory_cell(row):
-    if row.status != "ok":
-        return row.status.replace("_", " ")
-    above = "" if _missing(row.memory_above_start_mb) else f" (+{row.memory_above_start_mb:.0f})"
-    return f"{row.peak_memory_mb:.0f}{above}"
-
-
-def _missing(value):
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _exponent_lines(rows):
-    from zoo.plots import fit_exponent
-
-    ok = rows[rows["status"] == "ok"]
-    lines = ["### Scaling with sequence length", "",
-             "Fitted k of y ~ T^k over the lengths measured (1: linear, 2: quadratic).", "",
-             "| family | implementation | train step | inference | memory above the start "
-             "| lengths |", "|---|---|---:|---:|---:|---|"]
-    for (family, label), group in sorted(ok.groupby(["family", "implementation"]),
-                                         key=lambda item: (_family_order(item[0][0]),
-                                                           _implementation_order(item[0][1:]))):
-        exponents = [fit_exponent(group["sequence_length"], group[c]) for c in
-                     ("train_step_ms", "inference_ms", "memory_above_start_mb")]
-        lengths = f"{group['sequence_length'].min()}-{group['sequence_length'].max()}"
-        lines.append(f"| {family} | {label} | " + " | ".join(
-            "" if math.isnan(k) else f"{k:.2f}" for k in exponents) + f" | {lengths} |")
-    return lines + [""]
-
-
-def _crossover_lines(rows):
-    ok = rows[(rows["status"] == "ok")].copy()
-    # keras-hub stands in for Keras's own layers in the transformer family
-    ok["pair"] = ok["implementation"].str.replace("keras_hub/", "keras/", regex=False)
-    lines = ["### Where recurrent and Transformer train steps cross", "",
-             "| implementation | family | crossover |", "|---|---|---|"]
-    found = False
-    for pair, group in sorted(ok.groupby("pair"), key=_implementation_order):
-        transformer = group[group["family"] == "transformer"].set_index("sequence_length")
-        for family in ("rnn", "lstm", "gru"):
-            recurrent = group[group["family"] == family].set_index("sequence_length")
-            if transformer.empty or recurrent.empty:
-                continue
-            found = True
-            text = crossover(recurrent["train_step_ms"], transformer["train_step_ms"], family)
-            lines.append(f"| {pair} | {family} vs transformer | {text} |")
-    return (lines if found else []) + [""]
-
-
-def crossover(recurrent, transformer, family="lstm"):
-    """Where two train-step-time curves first cross, interpolated in log-log; as text."""
-    common = sorted(set(recurrent.index) & set(transformer.index))
-    if len(common) < 2:
-        return "too few common lengths"
-    gaps = [math.log(recurrent[n] / transformer[n]) for n in common]  # > 0: recurrent slower
-    first = next((gap for gap in gaps if gap != 0), 0.0)
-    faster = "transformer" if first > 0 else family
-    for index, (length, gap) in enumerate(zip(common, gaps)):
-        if gap == 0 and 0 < index < len(common) - 1:
-            return f"T ≈ {length}: {faster} faster below"
-        if index and gap * gaps[index - 1] < 0:
-            low, high = math.log(common[index - 1]), math.log(length)
-            share = gaps[index - 1] / (gaps[index - 1] - gap)
-            return f"T ≈ {math.exp(low + share * (high - low)):.0f}: {faster} faster below"
-    return f"none in T={common[0]}-{common[-1]}: {faster} faster throughout"
-
-
-def _method_lines(records):
-    steps = sorted({r.get("timed_steps") for r in records if r.get("timed_steps")})
-    warmups = sorted({r.get("warmup_steps") for r in records if r.get("warmup_steps")})
-    sources = sorted({r.get("memory_source") for r in records if r.get("memory_source")})
-    return [
-        "## How this was measured", "",
-        "Each implementation, family and backend ran in its own process, which first "
-        "stepped a throwaway model at the shortest length. At each length: build, compile, "
-        f"at least {'/'.join(map(str, warmups))} untimed warm-up step(s) (more until two "
-        "in a row agreed within 1.5x), then the "
-        f"median of {'/'.join(map(str, steps))} timed `train_on_batch` (Adam) and "
-        "`predict_on_batch` calls on one synthetic batch of random tokens (vocabulary "
-        f"{VOCABULARY_SIZE}, {NUM_CLASSES} classes); each call returns host values, so the "
-        "device had finished when the clock was read (PyTorch: `loss.item()` and "
-        "`torch.cuda.synchronize()`). The ratio in brackets divides by the fastest "
-        "implementation at that length. Peak memory: "
-        f"{', '.join(sources) or 'none'} (rss: the process's peak resident memory, restarted "
-        "before each length; device: the accelerator's peak allocation); in brackets, the "
-        "growth over the process's memory when the length started.",
-        "",
-        f"Targets: the zoo on the backend `zoo bench` found fastest for the family within "
-        f"{TARGET_ON_BEST_BACKEND}x, and the zoo on TensorFlow within {TARGET_ON_TENSORFLOW}x, of "
-        "the fastest reference (any backend) at every length measured. Labels: `zoo/<backend>` "
-        "is the zoo's model, `keras/` Keras's own recurrent layers, `keras_hub/` keras-hub's "
-        "`TransformerEncoder`, `pytorch` native PyTorch; `+xla` marks `jit_compile=True` on "
-        "TensorFlow, `+compile` `torch.compile`.",
-    ]
 
 
 # ------------------------------------------------------------------ worker entry

@@ -12,6 +12,11 @@ zoo, at the zoo preset's size:
 * `pytorch`: PyTorch-native `nn.RNN` / `nn.LSTM` / `nn.GRU` /
   `nn.TransformerEncoderLayer` models, measured in a process without Keras.
 
+Precision (`job["precision"]`): Keras models are built under that global
+dtype policy (`keras.config.set_dtype_policy`); the PyTorch reference runs
+its forward pass under `torch.autocast` to the same compute dtype (with a
+`GradScaler` for float16 on a GPU), keeping float32 weights as Keras does.
+
 All share the zoo's skeleton: embedding -> mixer -> pooling (the final step
 for recurrent models, the mean for the Transformer) -> linear head, trained
 with Adam on sparse cross-entropy. Keras layers are named `embedding`,
@@ -27,6 +32,7 @@ imports frameworks directly, inside functions only: PyTorch for the native
 reference and its synchronisation, and each backend for its device memory.
 """
 
+import contextlib
 import gc
 import importlib.util
 import resource
@@ -39,11 +45,25 @@ REFERENCES_BY_FAMILY = {
     "gru": ("keras", "pytorch"),
     "transformer": ("keras_hub", "pytorch"),
 }
+FAMILIES = tuple(REFERENCES_BY_FAMILY)  # every family `zoo bench` measures, in report order
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+AUTOCAST_DTYPES = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}  # for PyTorch
 KERAS_RECURRENT = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 TORCH_RECURRENT = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 # ----------------------------------------------------------------- subjects
+
+
+def implementation_label(kind, backend, jit_compile):
+    """`zoo/tensorflow+xla`, `keras/jax`, `keras_hub/torch`, `pytorch`, ..."""
+    if kind == "pytorch":
+        return "pytorch"
+    if jit_compile:
+        suffix = {"tensorflow": "+xla", "torch": "+compile"}.get(backend, "")
+    else:
+        suffix = "-eager" if backend == "jax" else ""
+    return f"{kind}/{backend}{suffix}"
 
 
 class KerasSubject:
@@ -101,13 +121,15 @@ def build_subject(job, length):
     inputs, targets = synthetic_batch(job, length)
     if job["kind"] == "pytorch":
         return TorchSubject(job["family"], job["config"], inputs, targets,
-                            job["vocabulary_size"], job["num_classes"])
+                            job["vocabulary_size"], job["num_classes"],
+                            precision=job.get("precision", "float32"))
     import keras
 
     import zoo.models
     from zoo.tasks.base import TaskSpec
 
     keras.backend.clear_session()
+    keras.config.set_dtype_policy(job.get("precision", "float32"))  # before any layer is built
     keras.utils.set_random_seed(job["seed"])
     if job["kind"] == "zoo":
         spec = TaskSpec(input_kind="tokens", sequence_length=length, output_kind="class",
@@ -236,11 +258,16 @@ class TorchSubject:
 
     Every step ends in a device synchronisation (`loss.item()`, and
     `torch.cuda.synchronize()` on a GPU), so the clock reads finished work.
+    `precision`: `"float32"`, or a mixed policy run under `torch.autocast`.
     """
 
-    def __init__(self, family, config, inputs, targets, vocabulary_size, num_classes):
+    def __init__(self, family, config, inputs, targets, vocabulary_size, num_classes,
+                 precision="float32"):
         import torch
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"Received an invalid value for `precision`: {precision!r}. "
+                             f"Valid choices: {list(PRECISIONS)}")
         self.torch = torch
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         torch.manual_seed(0)
@@ -253,6 +280,17 @@ class TorchSubject:
         self.targets = torch.as_tensor(targets, dtype=torch.long, device=self.device)
         self.params = torch_count_params(self.model)
         self.jit_compile = False
+        self.precision = precision
+        dtype = AUTOCAST_DTYPES.get(precision)
+        self.autocast_dtype = getattr(torch, dtype) if dtype else None
+        # float16 gradients underflow without loss scaling (Keras scales them too)
+        self.scaler = (torch.amp.GradScaler("cuda")
+                       if precision == "mixed_float16" and self.device.type == "cuda" else None)
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return self.torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _synchronize(self):
         if self.device.type == "cuda":
@@ -261,22 +299,28 @@ class TorchSubject:
     def train_step(self):
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(self.inputs), self.targets)
-        loss.backward()
-        self.optimizer.step()
+        with self._autocast():
+            loss = self.loss_fn(self.model(self.inputs), self.targets)
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         value = loss.item()
         self._synchronize()
         return value
 
     def predict_step(self):
         self.model.eval()
-        with self.torch.inference_mode():
+        with self.torch.inference_mode(), self._autocast():
             logits = self.model(self.inputs)
             logits.cpu()
         self._synchronize()
 
 
-def torch_describe(environment):
+def torch_describe(environment, precision="float32"):
     """`zoo.environment.describe()` for a process without Keras.
 
     `environment` carries what the parent process found (versions, commit,
@@ -286,7 +330,7 @@ def torch_describe(environment):
 
     found = dict(environment)
     found["backend"] = "pytorch"
-    found["precision"] = "float32"
+    found["precision"] = precision
     if torch.cuda.is_available():
         found.update(device=torch.cuda.get_device_name(0), device_kind="gpu")
     return found

@@ -1,0 +1,530 @@
+"""The `zoo bench` report: tables, Markdown and plots from the records alone.
+
+    from zoo import bench_report
+    bench_report.write_report("results/runs/speed", "results")   # speed.csv, speed.md, plots
+
+`results_table` turns the records (`zoo/bench.py` writes one JSON file per
+measurement) into one row per implementation, workload and length, with the
+ratio to the fastest implementation there. `write_report` writes that table
+as a CSV (the same records give the same bytes), a Markdown summary (verdicts
+against the targets, per-length tables, fitted scaling exponents,
+recurrent/Transformer crossover lengths, how it was measured) and log-log
+plots. `fastest_backends` tells `zoo run --backend auto` where each family's
+zoo model trained fastest.
+
+Model FLOP utilisation (MFU) is the train FLOP/s (3x the zoo model's analytic
+forward FLOPs, `zoo/flops.py`) over the device's peak at the precision
+measured: `--peak-tflops`, else a peak stored with the record, else one from
+`PEAK_TFLOPS`; a device without a known peak has no MFU. Beside the
+`transformer_base` rows (the LRA text Transformer) the Markdown shows Long
+Range Arena's published TPU steps/s and memory (`LRA_TPU_TRANSFORMER`).
+"""
+
+import json
+import math
+from pathlib import Path
+
+from zoo.bench_references import FAMILIES, implementation_label
+
+TARGET_ON_BEST_BACKEND = 1.2  # zoo on the backend it picks ÷ the fastest reference
+TARGET_ON_TENSORFLOW = 1.5  # zoo on TensorFlow ÷ the fastest reference
+WORKLOAD = ["device", "size", "batch_size", "threads", "precision"]
+INTEGER_COLUMNS = ("batch_size", "sequence_length", "params_total", "params_mixer", "timed_steps")
+COLUMNS = [
+    "family", "size", "batch_size", "sequence_length", "implementation", "kind", "backend",
+    "jit_compile", "precision", "device", "threads", "status", "params_total", "params_mixer",
+    "train_step_ms", "train_ratio", "inference_ms", "inference_ratio",
+    "train_samples_per_second", "train_tokens_per_second", "inference_tokens_per_second",
+    "peak_memory_mb", "memory_above_start_mb", "memory_source", "flops_per_example",
+    "train_flops_per_second", "peak_tflops", "peak_tflops_source", "model_flops_utilization",
+    "timed_steps", "load_average_1m",
+]
+# Dense matrix-multiply peaks by a substring of the device's name and the
+# precision they hold for; only ones with a source. Any other device gets no
+# MFU unless `--peak-tflops` gives its peak: never a guess.
+PEAK_TFLOPS = (
+    # (device name contains, precision, TFLOP/s, source)
+    ("H200", "mixed_bfloat16", 790.0, "issue 5 / zoo design, dense bf16 matrix peak"),
+)
+GIVEN_PEAK = "--peak-tflops"  # the source of a peak the user gave
+# The vanilla Transformer of LRA's byte-level text task (4 layers, d 256,
+# 4 heads, MLP 1024), batch 32, on TPU: published steps/s and peak memory.
+LRA_TPU_TRANSFORMER = {
+    "source": "Tay et al. 2021, Long Range Arena, efficiency table",
+    "family": "transformer", "size": "base", "batch_size": 32,
+    "steps_per_second": {1024: 8.1, 2048: 4.9, 3072: 2.3, 4096: 1.4},
+    "peak_memory_gb": {1024: 0.85, 2048: 2.65, 3072: 5.51, 4096: 9.48},
+}
+
+
+def load_records(records_dir):
+    """Every measurement record in `records_dir`, sorted by file name."""
+    return [json.loads(p.read_text()) for p in sorted(Path(records_dir).glob("*.json"))]
+
+
+def write_report(records_dir, results_dir, name="speed", peak_tflops=None):
+    """`<name>.csv`, `<name>.md` and log-log plots, from the records alone.
+
+    peak_tflops: the device's peak for MFU, over what the records know.
+    Returns the paths written. The same records give the same CSV bytes.
+    """
+    records = load_records(records_dir)
+    if not records:
+        raise FileNotFoundError(
+            f"No bench records in {str(records_dir)!r}; run `zoo bench` first.")
+    table = results_table(records, peak_tflops)
+    results = Path(results_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    csv_path = results / f"{name}.csv"
+    _csv_text(table).to_csv(csv_path, index=False, lineterminator="\n")
+    plots = _write_plots(table, results, name)
+    md_path = results / f"{name}.md"
+    md_path.write_text(_markdown(table, records, plots, records_dir))
+    return [csv_path, md_path, *plots.values()]
+
+
+def fastest_backends(records_dir):
+    """`{family: backend}`: where the zoo's model trained fastest, for `--backend auto`.
+
+    Backends are compared by the geometric mean of their train-step times
+    (each at its best jit setting) over the lengths measured on all of them.
+    A family without records, or with a tie, maps to None.
+    """
+    return _fastest_backends(results_table(load_records(records_dir)))
+
+
+def results_table(records, peak_tflops=None):
+    """One row per implementation, workload and length, with ratios to the
+    fastest and, where the device's peak is known (`device_peak`), MFU."""
+    import pandas as pd
+
+    if peak_tflops is not None and not peak_tflops > 0:
+        raise ValueError(f"Received an invalid value for `peak_tflops`, expected a positive "
+                         f"number. Received: peak_tflops={peak_tflops!r}")
+    table = pd.DataFrame([_row(r) for r in records], columns=COLUMNS + ["measured_at", "key"])
+    devices = set(table["device"]) - {None}
+    if len(devices) == 1:  # records of a crashed worker say nothing of the device
+        table["device"] = table["device"].fillna(devices.pop())
+    table["device"] = table["device"].fillna("unknown")
+    # A repeated measurement (e.g. jit "auto" and "off", both graph mode on a
+    # CPU): keep one, preferring a finished one, then the latest.
+    table["_ok"] = table["status"] == "ok"
+    table = table.sort_values(["_ok", "measured_at", "key"]).drop_duplicates(
+        WORKLOAD + ["family", "sequence_length", "implementation"], keep="last")
+    ok = table["status"] == "ok"
+    group = WORKLOAD + ["family", "sequence_length"]
+    # One architecture, one FLOP count (model FLOPs): every row takes the zoo's.
+    own = table["flops_per_example"].astype(float)
+    zoo = own.where(table["kind"] == "zoo").groupby([table[c] for c in group]).transform("max")
+    table["flops_per_example"] = zoo.fillna(own)
+    table["train_flops_per_second"] = (3 * table["flops_per_example"] * table["batch_size"]
+                                       / (table["train_step_ms"].astype(float) / 1000))
+    _add_utilization(table, peak_tflops)
+    for column, ratio in (("train_step_ms", "train_ratio"), ("inference_ms", "inference_ratio")):
+        fastest = table[ok].groupby(group)[column].transform("min")
+        table[ratio] = (table.loc[ok, column] / fastest).astype(float)
+    table["_family"] = table["family"].map(
+        lambda f: FAMILIES.index(f) if f in FAMILIES else len(FAMILIES))
+    table = table.sort_values(
+        WORKLOAD + ["_family", "family", "sequence_length", "implementation"])
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def _add_utilization(table, peak_tflops):
+    """The peak each row is compared with (`peak_tflops`, else the record's,
+    else `PEAK_TFLOPS`), its source, and MFU: train FLOP/s over the peak."""
+    peaks = [device_peak(device, precision, peak_tflops or stored) for device, precision, stored
+             in zip(table["device"], table["precision"], table["peak_tflops"])]
+    table["peak_tflops"] = [float("nan") if peak is None else peak for peak, _ in peaks]
+    table["peak_tflops_source"] = [source for _, source in peaks]
+    table["model_flops_utilization"] = (table["train_flops_per_second"]
+                                        / (table["peak_tflops"] * 1e12))
+
+
+def device_peak(device, precision, given=None):
+    """`(TFLOP/s, source)` of `device` at `precision`: `given` if any, else
+    from `PEAK_TFLOPS` by name; `(None, None)` when unknown."""
+    if given is not None and not _missing(given):
+        return float(given), GIVEN_PEAK
+    for contains, at, tflops, source in PEAK_TFLOPS:
+        if contains.lower() in str(device).lower() and precision == at:
+            return tflops, source
+    return None, None
+
+
+def _csv_text(table):
+    """Numbers as text: integers whole, others to 4 significant digits (or whole
+    from 1000 up), so the CSV reads well and the same records give the same bytes."""
+    table = table.copy()
+    for column in table.columns:
+        if column in INTEGER_COLUMNS:
+            table[column] = table[column].map(lambda v: "" if _missing(v) else str(int(v)))
+        elif table[column].dtype.kind == "f":
+            table[column] = table[column].map(_number_text)
+    return table
+
+
+def _number_text(value):
+    if _missing(value):
+        return ""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _row(record):
+    params = record.get("params") or {}
+    environment = record.get("environment") or {}
+    peak, start = record.get("peak_memory_mb"), record.get("start_memory_mb")
+    load = record.get("load_average")
+    label = record.get("implementation") or implementation_label(
+        record["kind"], record["backend"], record["jit_compile"])
+    return {
+        **{k: record.get(k) for k in COLUMNS},
+        "implementation": label, "device": environment.get("device"),
+        # records from before `--precision` were all float32
+        "precision": record.get("precision") or environment.get("precision") or "float32",
+        "threads": str(record.get("threads") or "all"),
+        "params_total": params.get("total"), "params_mixer": params.get("mixer"),
+        "memory_above_start_mb": None if peak is None or start is None else peak - start,
+        "load_average_1m": load[0] if load else None,
+        "measured_at": record.get("measured_at") or "", "key": record["key"],
+    }
+
+
+def _fastest_backends(table):
+    import numpy as np
+
+    chosen = {family: None for family in FAMILIES}
+    zoo = table[(table["kind"] == "zoo") & (table["status"] == "ok")]
+    for family, rows in zoo.groupby("family"):
+        best = rows.groupby(["backend"] + WORKLOAD + ["sequence_length"])["train_step_ms"].min()
+        common = best.unstack("backend").dropna()  # lengths measured on every backend
+        if common.empty:
+            continue
+        score = np.exp(np.log(common.astype(float)).mean())
+        winners = score[score <= score.min() * (1 + 1e-9)]
+        chosen[family] = str(winners.index[0]) if len(winners) == 1 else None
+    return chosen
+
+
+# ------------------------------------------------------------ Markdown and plots
+
+
+def _write_plots(table, results, name):
+    from zoo import plots
+
+    written = {}
+    workloads = list(table.groupby(WORKLOAD, sort=True))
+    for index, (workload, rows) in enumerate(workloads):
+        suffix = f"_w{index}" if len(workloads) > 1 else ""
+        ok = rows[rows["status"] == "ok"]
+        for family, family_rows in ok.groupby("family", sort=True):
+            for what, column, label in (("train", "train_step_ms", "train step (ms)"),
+                                        ("memory", "peak_memory_mb", "peak memory (MB)")):
+                path = results / f"{name}_{what}_{family}{suffix}.png"
+                plots.line_plot(
+                    family_rows, x="sequence_length", y=column, group="implementation",
+                    path=path, log=True, fit=True, ylabel=label, xlabel="sequence length",
+                    title=f"{family}_{workload[1]}, batch {workload[2]}"
+                          f"{_precision_text(workload[4])}: {label}")
+                written[(workload, family, what)] = path
+    return written
+
+
+def _markdown(table, records, plots, records_dir):
+    lines = ["# Speed and peak memory by sequence length", "",
+             f"Written by `zoo bench` from the records in `{records_dir}`; "
+             "regenerate, do not edit.", "", *_environment_lines(records), ""]
+    workloads = list(table.groupby(WORKLOAD, sort=True))
+    for workload, rows in workloads:
+        device, size, batch, threads, precision = workload
+        cores = "" if threads == "all" else f", {threads} core(s)"
+        lines += [f"## `{size}` presets, batch {batch}{_precision_text(precision)}, "
+                  f"on {device}{cores}", ""]
+        lines += _verdict_lines(rows)
+        for family, family_rows in sorted(rows.groupby("family"),
+                                          key=lambda item: _family_order(item[0])):
+            lines += [f"### {family}_{size}", ""]
+            lines += _length_table(family_rows, "train step, ms (÷ fastest)", _time_cell("train"))
+            lines += _length_table(family_rows, "inference, ms (÷ fastest)",
+                                   _time_cell("inference"))
+            lines += _length_table(family_rows, "peak memory, MB (+ above the start)",
+                                   _memory_cell)
+            if family_rows["model_flops_utilization"].notna().any():
+                lines += _length_table(family_rows, "MFU, % of the peak", _utilization_cell)
+            images = [plots[key] for key in ((workload, family, "train"),
+                                             (workload, family, "memory")) if key in plots]
+            lines += [" ".join(f"![{p.stem}]({p.name})" for p in images), ""]
+        lines += _lra_lines(rows) + _exponent_lines(rows) + _crossover_lines(rows)
+    lines += _method_lines(records) + _utilization_method_lines(table)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _precision_text(precision):
+    return "" if precision == "float32" else f", {precision}"
+
+
+def _family_order(family):
+    return FAMILIES.index(family) if family in FAMILIES else len(FAMILIES)
+
+
+def _environment_lines(records):
+    def values(get):
+        found = sorted({str(get(r)) for r in records if get(r) is not None})
+        return ", ".join(found) or "unknown"
+
+    environments = [r["environment"] for r in records if r.get("environment")]
+    versions = {}
+    for environment in environments:
+        for library, version in (environment.get("versions") or {}).items():
+            versions.setdefault(library, set()).add(version)
+    loads = [r["load_average"][0] for r in records if r.get("load_average")]
+    cpus = min((e.get("cpu_count") or math.inf for e in environments), default=math.inf)
+    busy = [f"- **the machine was busy** (load over its {cpus} CPUs): times are noisy; "
+            "PyTorch on a CPU suffers most"] if loads and max(loads) > cpus else []
+    return [
+        f"- hardware: {values(lambda r: _device_text(r.get('environment')))}",
+        f"- backends: {values(lambda r: r.get('backend'))}; precision: "
+        f"{values(lambda r: (r.get('environment') or {}).get('precision'))}",
+        "- versions: " + ", ".join(f"{library} {'/'.join(sorted(found))}"
+                                   for library, found in sorted(versions.items())),
+        f"- commit: {values(lambda r: (r.get('environment') or {}).get('commit'))}",
+        "- load average (1 min) while measuring: "
+        + (f"{min(loads):.2f} to {max(loads):.2f}" if loads else "unknown"),
+        *busy,
+    ]
+
+
+def _device_text(environment):
+    if not environment:
+        return None
+    return (f"{environment.get('device')} ({environment.get('device_kind')}, "
+            f"{environment.get('cpu_count')} CPUs)")
+
+
+def _verdict_lines(rows):
+    ok = rows[rows["status"] == "ok"]
+    chosen = _fastest_backends(ok)
+    lines = ["| family | zoo's fastest backend | zoo there ÷ fastest reference, worst length "
+             f"(target ≤ {TARGET_ON_BEST_BACKEND}) | zoo on TensorFlow ÷ fastest reference "
+             f"(target ≤ {TARGET_ON_TENSORFLOW}) | verdict |", "|---|---|---|---|---|"]
+    for family in sorted(set(ok["family"]), key=_family_order):
+        family_rows = ok[ok["family"] == family]
+        zoo, references = family_rows[family_rows["kind"] == "zoo"], family_rows[
+            family_rows["kind"] != "zoo"]
+        if zoo.empty:
+            continue
+        fastest = references.groupby("sequence_length")["train_step_ms"].min()
+        there = zoo[zoo["backend"] == chosen[family]] if chosen[family] else zoo
+        best = _worst_ratio(there, fastest)
+        on_tensorflow = _worst_ratio(zoo[zoo["backend"] == "tensorflow"], fastest)
+        verdict = _verdict(best, on_tensorflow)
+        lines.append(f"| {family} | {chosen[family] or 'undecided'} | {_ratio_text(best)} | "
+                     f"{_ratio_text(on_tensorflow)} | {verdict} |")
+    return lines + [""]
+
+
+def _worst_ratio(zoo_rows, fastest_reference):
+    """`(worst ratio, its length)` of the zoo's best time to the fastest reference's."""
+    zoo = zoo_rows.groupby("sequence_length")["train_step_ms"].min()
+    ratios = (zoo / fastest_reference).dropna()
+    if ratios.empty:
+        return None
+    length = ratios.idxmax()
+    return float(ratios[length]), int(length)
+
+
+def _ratio_text(worst):
+    return "not measured" if worst is None else f"{worst[0]:.2f} (T={worst[1]})"
+
+
+def _verdict(best, on_tensorflow):
+    if best is None and on_tensorflow is None:
+        return "no reference measured"
+    missed = []
+    if best is not None and best[0] > TARGET_ON_BEST_BACKEND:
+        missed.append(f"> {TARGET_ON_BEST_BACKEND}x on its backend")
+    if on_tensorflow is not None and on_tensorflow[0] > TARGET_ON_TENSORFLOW:
+        missed.append(f"> {TARGET_ON_TENSORFLOW}x on TensorFlow")
+    return "misses: " + ", ".join(missed) if missed else "meets the targets measured"
+
+
+def _length_table(rows, title, cell):
+    lengths = sorted(set(rows["sequence_length"]))
+    lines = [f"| {title} | mixer params | " + " | ".join(f"T={n}" for n in lengths) + " |",
+             "|---|---:|" + "---:|" * len(lengths)]
+    for label, implementation in sorted(rows.groupby("implementation"), key=_implementation_order):
+        by_length = {int(r.sequence_length): r for r in implementation.itertuples()}
+        params = implementation["params_mixer"].dropna()
+        lines.append(f"| {label} | {int(params.iloc[0]) if len(params) else ''} | " + " | ".join(
+            cell(by_length[n]) if n in by_length else "" for n in lengths) + " |")
+    return lines + [""]
+
+
+def _implementation_order(item):
+    label = item[0]
+    return (not label.startswith("zoo/"), label == "pytorch", label)
+
+
+def _time_cell(which):
+    def cell(row):
+        if row.status != "ok":
+            return row.status.replace("_", " ")
+        value = getattr(row, "train_step_ms" if which == "train" else "inference_ms")
+        ratio = getattr(row, f"{which}_ratio")
+        return f"{value:.3g} ({ratio:.2f})"
+
+    return cell
+
+
+def _memory_cell(row):
+    if row.status != "ok":
+        return row.status.replace("_", " ")
+    above = "" if _missing(row.memory_above_start_mb) else f" (+{row.memory_above_start_mb:.0f})"
+    return f"{row.peak_memory_mb:.0f}{above}"
+
+
+def _utilization_cell(row):
+    if row.status != "ok":
+        return row.status.replace("_", " ")
+    utilization = row.model_flops_utilization
+    return "" if _missing(utilization) else f"{100 * utilization:.1f}"
+
+
+def _missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _lra_lines(rows):
+    """Our `transformer_base` steps/s and peak memory beside LRA's on TPU, at the
+    lengths and batch LRA published."""
+    lra = LRA_TPU_TRANSFORMER
+    ours = rows[(rows["family"] == lra["family"]) & (rows["size"] == lra["size"])
+                & (rows["batch_size"] == lra["batch_size"])
+                & rows["sequence_length"].isin(list(lra["steps_per_second"]))]
+    if ours.empty:
+        return []
+    lines = [f"### {lra['family']}_{lra['size']} beside Long Range Arena's TPU figures", "",
+             f"LRA's text-task Transformer (same sizes, batch {lra['batch_size']}) on TPU, "
+             f"from {lra['source']}. Ours: steps/s = 1000 ÷ train step (ms); memory in "
+             "GB = MB ÷ 1024.", "",
+             "| implementation | length | steps/s | LRA TPU steps/s | ÷ TPU | peak memory, GB "
+             "| LRA TPU GB | ÷ TPU |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in sorted(ours.itertuples(), key=lambda r: (
+            _implementation_order((r.implementation,)), r.sequence_length)):
+        length = int(row.sequence_length)
+        steps, memory = lra["steps_per_second"][length], lra["peak_memory_gb"][length]
+        if row.status == "ok":
+            ours_steps, ours_gb = 1000 / row.train_step_ms, row.peak_memory_mb / 1024
+            cells = [f"{ours_steps:.3g}", f"{steps:g}", f"{ours_steps / steps:.2f}",
+                     f"{ours_gb:.3g}", f"{memory:g}", f"{ours_gb / memory:.2f}"]
+        else:
+            status = row.status.replace("_", " ")
+            cells = [status, f"{steps:g}", "", status, f"{memory:g}", ""]
+        lines.append(f"| {row.implementation} | {length} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _exponent_lines(rows):
+    from zoo.plots import fit_exponent
+
+    ok = rows[rows["status"] == "ok"]
+    lines = ["### Scaling with sequence length", "",
+             "Fitted k of y ~ T^k over the lengths measured (1: linear, 2: quadratic).", "",
+             "| family | implementation | train step | inference | memory above the start "
+             "| lengths |", "|---|---|---:|---:|---:|---|"]
+    for (family, label), group in sorted(ok.groupby(["family", "implementation"]),
+                                         key=lambda item: (_family_order(item[0][0]),
+                                                           _implementation_order(item[0][1:]))):
+        exponents = [fit_exponent(group["sequence_length"], group[c]) for c in
+                     ("train_step_ms", "inference_ms", "memory_above_start_mb")]
+        lengths = f"{group['sequence_length'].min()}-{group['sequence_length'].max()}"
+        lines.append(f"| {family} | {label} | " + " | ".join(
+            "" if math.isnan(k) else f"{k:.2f}" for k in exponents) + f" | {lengths} |")
+    return lines + [""]
+
+
+def _crossover_lines(rows):
+    ok = rows[(rows["status"] == "ok")].copy()
+    # keras-hub stands in for Keras's own layers in the transformer family
+    ok["pair"] = ok["implementation"].str.replace("keras_hub/", "keras/", regex=False)
+    lines = ["### Where recurrent and Transformer train steps cross", "",
+             "| implementation | family | crossover |", "|---|---|---|"]
+    found = False
+    for pair, group in sorted(ok.groupby("pair"), key=_implementation_order):
+        transformer = group[group["family"] == "transformer"].set_index("sequence_length")
+        for family in ("rnn", "lstm", "gru"):
+            recurrent = group[group["family"] == family].set_index("sequence_length")
+            if transformer.empty or recurrent.empty:
+                continue
+            found = True
+            text = crossover(recurrent["train_step_ms"], transformer["train_step_ms"], family)
+            lines.append(f"| {pair} | {family} vs transformer | {text} |")
+    return (lines if found else []) + [""]
+
+
+def crossover(recurrent, transformer, family="lstm"):
+    """Where two train-step-time curves first cross, interpolated in log-log; as text."""
+    common = sorted(set(recurrent.index) & set(transformer.index))
+    if len(common) < 2:
+        return "too few common lengths"
+    gaps = [math.log(recurrent[n] / transformer[n]) for n in common]  # > 0: recurrent slower
+    first = next((gap for gap in gaps if gap != 0), 0.0)
+    faster = "transformer" if first > 0 else family
+    for index, (length, gap) in enumerate(zip(common, gaps)):
+        if gap == 0 and 0 < index < len(common) - 1:
+            return f"T ≈ {length}: {faster} faster below"
+        if index and gap * gaps[index - 1] < 0:
+            low, high = math.log(common[index - 1]), math.log(length)
+            share = gaps[index - 1] / (gaps[index - 1] - gap)
+            return f"T ≈ {math.exp(low + share * (high - low)):.0f}: {faster} faster below"
+    return f"none in T={common[0]}-{common[-1]}: {faster} faster throughout"
+
+
+def _method_lines(records):
+    steps = sorted({r.get("timed_steps") for r in records if r.get("timed_steps")})
+    warmups = sorted({r.get("warmup_steps") for r in records if r.get("warmup_steps")})
+    sources = sorted({r.get("memory_source") for r in records if r.get("memory_source")})
+    vocabularies = sorted({r["vocabulary_size"] for r in records if r.get("vocabulary_size")})
+    classes = sorted({r["num_classes"] for r in records if r.get("num_classes")})
+    return [
+        "## How this was measured", "",
+        "Each implementation, family and backend ran in its own process, which first "
+        "stepped a throwaway model at the shortest length. At each length: build, compile, "
+        f"at least {'/'.join(map(str, warmups))} untimed warm-up step(s) (more until two "
+        "in a row agreed within 1.5x), then the "
+        f"median of {'/'.join(map(str, steps))} timed `train_on_batch` (Adam) and "
+        "`predict_on_batch` calls on one synthetic batch of random tokens (vocabulary "
+        f"{'/'.join(map(str, vocabularies)) or 'unknown'}, "
+        f"{'/'.join(map(str, classes)) or 'unknown'} classes); each call returns host "
+        "values, so the device had finished when the clock was read (PyTorch: `loss.item()` and "
+        "`torch.cuda.synchronize()`). The ratio in brackets divides by the fastest "
+        "implementation at that length. Peak memory: "
+        f"{', '.join(sources) or 'none'} (rss: the process's peak resident memory, restarted "
+        "before each length; device: the accelerator's peak allocation); in brackets, the "
+        "growth over the process's memory when the length started.",
+        "",
+        f"Targets: the zoo on the backend `zoo bench` found fastest for the family within "
+        f"{TARGET_ON_BEST_BACKEND}x, and the zoo on TensorFlow within {TARGET_ON_TENSORFLOW}x, of "
+        "the fastest reference (any backend) at every length measured. Labels: `zoo/<backend>` "
+        "is the zoo's model, `keras/` Keras's own recurrent layers, `keras_hub/` keras-hub's "
+        "`TransformerEncoder`, `pytorch` native PyTorch; `+xla` marks `jit_compile=True` on "
+        "TensorFlow, `+compile` `torch.compile`.",
+    ]
+
+
+def _utilization_method_lines(table):
+    """How MFU was computed and the peaks used, where any row has one."""
+    used = table[table["model_flops_utilization"].notna()]
+    if used.empty:
+        return []
+    peaks = sorted({(row.device, row.precision, row.peak_tflops, row.peak_tflops_source)
+                    for row in used.itertuples()})
+    return [
+        "",
+        "MFU (model FLOP utilisation): train FLOP/s over the device's peak. Train FLOP/s: "
+        "3 x the zoo model's analytic forward FLOPs per example (`zoo/flops.py`: matrix "
+        "products and attention, one count for every implementation of a family) x batch "
+        "÷ the train step. Peaks used: " + "; ".join(
+            f"{device} in {precision}: {tflops:g} TFLOP/s ({source})"
+            for device, precision, tflops, source in peaks) + ".",
+    ]
