@@ -38,11 +38,14 @@ def cpu_name():
 
 
 def device():
-    """`{"device": name, "device_kind": "cpu"|"gpu"|"tpu", "cpu_count": n}`."""
+    """`{"device": name, "device_kind": "cpu"|"gpu"|"tpu", "cpu_count": n,
+    "cpus_usable": cores this process may run on (less when pinned)}`."""
     kind, name = backend_adapter.accelerator()
     if kind == "cpu":
         name = cpu_name()
-    return {"device": name, "device_kind": kind, "cpu_count": os.cpu_count()}
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"device": name, "device_kind": kind, "cpu_count": os.cpu_count(),
+            "cpus_usable": usable}
 
 
 @functools.lru_cache(maxsize=None)
