@@ -422,7 +422,10 @@ def _environment_paragraph(records):
     environments = [r.get("environment") or {} for r in records]
     devices = sorted({
         f"{e.get('device') or 'unknown device'} ({e.get('device_kind') or '?'}, "
-        f"{e.get('cpu_count') or '?'} CPU cores)" for e in environments
+        f"{e.get('cpu_count') or '?'} CPU cores"
+        + (f", runs pinned to {e['cpus_usable']}"
+           if e.get("cpus_usable") and e["cpus_usable"] != e.get("cpu_count") else "")
+        + ")" for e in environments
     })
     backends = sorted({e.get("backend") for e in environments if e.get("backend")})
     libraries = ["python", "keras"]
