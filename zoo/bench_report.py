@@ -232,8 +232,11 @@ def _write_plots(table, results, name):
 
 def _markdown(table, records, plots, records_dir):
     lines = ["# Speed and peak memory by sequence length", "",
-             f"Written by `zoo bench` from the records in `{records_dir}`; "
-             "regenerate, do not edit.", "", *_environment_lines(records), ""]
+             f"Written by `zoo bench` from its {len(records)} measurement records "
+             f"(`{Path(records_dir).name}/`, one JSON file per implementation and length; "
+             "committed as `results/runs/speed/`). Regenerate with `zoo report speed` "
+             "(or `zoo bench --report-only`); do not edit.", "",
+             *_environment_lines(records), ""]
     workloads = list(table.groupby(WORKLOAD, sort=True))
     for workload, rows in workloads:
         device, size, batch, threads, precision = workload
