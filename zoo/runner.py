@@ -278,13 +278,15 @@ def evaluate(model, task, split, batch_size, slices=None):
     """
     split = Split(*split)
     total = split.num_examples
-    first = _predict(model, task, split.take(0, min(batch_size, total)), batch_size)
-    per_example = max(1, np.asarray(first).nbytes // max(1, min(batch_size, total)))
-    chunk = max(batch_size, EVAL_CHUNK_BYTES // per_example // batch_size * batch_size)
-    parts = []
-    for start in range(0, total, chunk):
+    parts, start, chunk = [], 0, min(batch_size, total)
+    while start < total:
         part = split.take(start, start + chunk)
-        parts.append(task.example_scores(_predict(model, task, part, batch_size), part))
+        predictions = _predict(model, task, part, batch_size)
+        parts.append(task.example_scores(predictions, part))
+        if start == 0:  # size the other chunks from the first batch's predictions
+            per_example = max(1, np.asarray(predictions).nbytes // part.num_examples)
+            chunk = max(batch_size, EVAL_CHUNK_BYTES // per_example // batch_size * batch_size)
+        start += part.num_examples
     scores = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     return task.summarize(scores, slices)
 
