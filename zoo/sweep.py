@@ -69,7 +69,8 @@ def select(name, only=None, seeds=None, profile=None, distribution=None):
     selected = [apply_profile(run, profile) for run in selected]
     if distribution is not None:
         selected = [run.replace(distribution=distribution) for run in selected]
-        selected[0].resolve()  # an unknown distribution fails here, named
+        for run in selected[:1]:
+            run.resolve()  # an unknown distribution fails here, named
     if only:
         matched = [r for r in selected if fnmatch.fnmatchcase(r.run_id, only)]
         if not matched:
