@@ -607,9 +607,15 @@ def write_report(name, runs_dir, results_dir):
 
 def regenerate(name, runs_dir, results_dir):
     """`write_report` for experiment records; `zoo bench`'s own report for a
-    folder of bench records (one JSON file per measurement, no run folders).
+    folder of bench records (one JSON file per measurement, no run folders);
+    for `claims`, `zoo.claims.write_report`, which also reads the
+    `long_range` and `speed` folders beside `runs_dir`.
     Returns the paths written, the CSV first and the Markdown second."""
     runs_dir = Path(runs_dir)
+    if name == "claims":
+        from zoo import claims
+
+        return claims.write_report(runs_dir, results_dir)
     if runs_dir.is_dir() and not any(runs_dir.glob(f"*/{RECORD_FILE}")) \
             and any(runs_dir.glob("*.json")):
         from zoo import bench

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -25,7 +26,7 @@ import numpy as np
 
 import zoo.models
 import zoo.tasks
-from zoo import backend_adapter, environment, flops
+from zoo import backend_adapter, environment, flops, pretraining, probes
 from zoo.tasks.base import Split
 
 RECORD_FILE = "metrics.json"
@@ -64,6 +65,14 @@ class Run:
         `DataParallel` over every local device (JAX backend), each batch
         split evenly across them.
     seed: seeds the data (`task.build(seed)`) and the weights.
+    probes: names from `zoo.probes.PROBES` measured on the model and
+        recorded under `record["probes"]` (`"gradients"` also at
+        initialisation).
+    pretrain_steps: when set, the model first self-pretrains for this many
+        steps with a masked-token objective on the task's training inputs
+        (`zoo.pretraining`), is saved to `pretrained.keras` in the run's
+        folder and loaded back from it, then trains on the task.
+    pretrain_mask_rate: the share of tokens masked in pretraining.
 
     Fields left at their defaults do not enter `run_id`, so adding a field
     later keeps the ids (and the finished runs) of existing experiments.
@@ -86,6 +95,14 @@ class Run:
     precision: str = "float32"
     distribution: Optional[str] = None
     seed: int = 0
+    probes: tuple = ()
+    pretrain_steps: Optional[int] = None
+    pretrain_mask_rate: float = 0.15
+
+    def __post_init__(self):
+        # JSON gives lists; a tuple keeps the run hashable and its id stable
+        if isinstance(self.probes, (list, tuple)):
+            object.__setattr__(self, "probes", tuple(self.probes))
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -123,9 +140,9 @@ class Run:
         """
         task = zoo.tasks.get(self.task, **self.task_knobs)
         config = zoo.models.config(self.model, **self.model_overrides)
-        for name in ("epochs", "batch_size", "steps"):
+        for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
             value = getattr(self, name)
-            if name == "steps" and value is None:
+            if name in ("steps", "pretrain_steps") and value is None:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 self._invalid(name, value, "a positive integer")
@@ -146,6 +163,14 @@ class Run:
                 self._invalid(name, value, f"one of {list(valid)}")
         if self.seed != int(self.seed) or isinstance(self.seed, bool):
             self._invalid("seed", self.seed, "an integer")
+        if isinstance(self.pretrain_mask_rate, bool) or not isinstance(
+                self.pretrain_mask_rate, (int, float)) or not 0 < self.pretrain_mask_rate < 1:
+            self._invalid("pretrain_mask_rate", self.pretrain_mask_rate, "a number in (0, 1)")
+        if not isinstance(self.probes, tuple):
+            self._invalid("probes", self.probes, f"a list of names from {list(probes.PROBES)}")
+        probes.check(self.probes, self.model, task)
+        if self.pretrain_steps is not None:
+            pretraining.pretraining_spec(task.spec)  # token inputs only
         return task, config
 
     def devices(self):
@@ -224,7 +249,10 @@ class TaskMonitor(keras.callbacks.Callback):
     only the answer steps), so the best epoch and "solved" are judged here:
     the best weights are kept and restored at the end, and training stops at
     the first epoch whose validation score counts as solved. The epoch's
-    logs get `val_loss` and `val_task_<metric>`.
+    logs get `val_loss` and `val_task_<metric>`. `steps` and
+    `train_seconds` say, for each score, after how many training steps and
+    seconds of training (validation time left out) it was taken: the curve
+    that time-to-accuracy is read from.
     """
 
     def __init__(self, task, validation, batch_size, started):
@@ -233,6 +261,10 @@ class TaskMonitor(keras.callbacks.Callback):
         self.started = started
         self.scores, self.best_epoch, self.best_weights = [], None, None
         self.solved_epoch = self.solved_seconds = None
+        self.steps, self.train_seconds, self.taken, self.validating = [], [], 0, 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.taken += 1
 
     def _better(self, value, best):
         if best is None:
@@ -241,7 +273,11 @@ class TaskMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         spec = self.task.spec
+        began = time.perf_counter()
+        self.steps.append(self.taken)
+        self.train_seconds.append(began - self.started - self.validating)
         result = evaluate(self.model, self.task, self.validation, self.batch_size)
+        self.validating += time.perf_counter() - began
         value = result[spec.metric]
         self.scores.append(value)
         if logs is not None:
@@ -417,7 +453,19 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
 def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wall_started,
            verbose):
     spec = task.spec
-    model = zoo.models.get(run.model, spec, **run.model_overrides)
+    pretrain_summary = None
+    if run.pretrain_steps:
+        model = zoo.models.get(run.model, pretraining.pretraining_spec(spec),
+                               **run.model_overrides)
+    else:
+        model = zoo.models.get(run.model, spec, **run.model_overrides)
+    at_init = probes.measure(run.probes, model, task, data, "init")
+    if run.pretrain_steps:
+        folder = run_dir if run_dir is not None else Path(tempfile.mkdtemp(prefix="zoo-"))
+        model, pretrain_summary = pretraining.pretrain(
+            model, spec, Split(*data.train).inputs, Split(*data.validation).inputs, run,
+            make_optimizer(run, run.pretrain_steps), folder / "pretrained.keras",
+            _verbosity() if verbose is None else verbose)
     model.compile(
         optimizer=make_optimizer(run, total_steps),
         loss=spec.loss(),
@@ -445,6 +493,8 @@ def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wa
             extra_metrics[name] = evaluate(model, task, split, run.batch_size,
                                            data.slices.get(name))
         inference_rate = inference_samples_per_second(model, task, data.test, run.batch_size)
+    probe_results = {} if diverged else probes.merge(
+        at_init, probes.measure(run.probes, model, task, data, "trained"))
     step_seconds = timer.median_step_seconds()
     length = input_length(spec)
     tokens = sum(length.values()) if isinstance(length, dict) else length
@@ -461,6 +511,8 @@ def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wa
         "baseline": spec.baseline,
         "solved_at": spec.solved_at,
         "validation": {spec.metric: monitor.scores},
+        "validation_steps": monitor.steps,
+        "validation_train_seconds": monitor.train_seconds,
         "best_epoch": monitor.best_epoch,
         "solved_epoch": monitor.solved_epoch,
         "time_to_solve_seconds": monitor.solved_seconds,
@@ -478,6 +530,8 @@ def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wa
         "peak_memory_mb": device_peak if device_peak is not None
         else backend_adapter.peak_host_memory_mb(),
         "peak_memory_kind": "device" if device_peak is not None else "host_rss",
+        "probes": probe_results,
+        "pretraining": pretrain_summary,
         "environment": {
             **environment.describe(),
             "devices_requested": num_devices,

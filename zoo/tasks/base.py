@@ -23,6 +23,8 @@ OUTPUT_KINDS = ("class", "regression", "class_per_position", "sequence")
 SPLITS = ("train", "validation", "test")
 _SPLIT_IDS = {"train": 0, "validation": 1, "test": 2}
 _STREAM_ID = 3  # fresh training batches, also disjoint from the evaluation splits
+# masks of self-pretraining (training batches, and the validation inputs it is scored on)
+_SPLIT_IDS.update({"pretrain": 4, "pretrain_validation": 5})
 _ZOO_KEY = 0x5EED  # first spawn-key word of every stream the tasks draw
 START_TOKEN = 1  # sequence targets: id 0 pads, id 1 starts the decoder's input
 

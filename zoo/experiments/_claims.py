@@ -1,0 +1,59 @@
+"""Shared settings of the claim experiments (`claim_*.py`, all of them in
+`claims.py`). Each claim file lists its runs for a profile: `quick` is sized
+so the whole set trains on a 2-core CPU in about an hour, `full` is meant
+for an accelerator (longer sequences, `_base` sizes, more steps).
+
+Variants change only what the claim is about; model overrides equal to the
+preset's value are left out, so a run shared by two claims (the default
+Transformer on listops) has one id and trains once.
+"""
+
+import zoo.models
+from zoo.runner import Run
+
+SEEDS = (0, 1, 2)
+PROFILES = ("quick", "full")
+
+# task knobs per profile; sizes of the splits included
+LISTOPS = {
+    "quick": {"min_length": 50, "max_length": 120, "max_depth": 4, "max_args": 5,
+              "num_train": 12800, "num_validation": 500, "num_test": 1000},
+    "full": {"num_train": 96000, "num_validation": 2000, "num_test": 2000},
+}
+IMDB = {
+    "quick": {"num_validation": 2000, "num_test": 5000},
+    "full": {"num_validation": 5000},
+}
+IMDB_BYTES = {
+    "quick": {"sequence_length": 256, "num_validation": 2000, "num_test": 5000},
+    "full": {"sequence_length": 4096, "num_validation": 5000},
+}
+# optimizer steps x batch
+BUDGET = {
+    "quick": {"steps": 400, "batch_size": 32, "learning_rate": 1e-3},
+    "full": {"steps": 5000, "batch_size": 32, "learning_rate": 5e-4,
+             "schedule": "warmup_cosine"},
+}
+SIZE = {"quick": "small", "full": "base"}
+
+
+def check_profile(profile):
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}; valid: {list(PROFILES)}")
+
+
+def overrides(model, **values):
+    """`values` without those equal to the preset's own."""
+    config = zoo.models.config(model)
+    return {k: v for k, v in values.items() if getattr(config, k) != v}
+
+
+def run(model, task, knobs, profile, model_overrides=None, **settings):
+    """One run with the profile's budget (settings replace it)."""
+    budget = {**BUDGET[profile], **settings}
+    return Run(model=model, task=task, task_knobs=dict(knobs),
+               model_overrides=overrides(model, **(model_overrides or {})), **budget)
+
+
+def with_seeds(runs):
+    return [r.replace(seed=seed) for r in runs for seed in SEEDS]

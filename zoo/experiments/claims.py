@@ -1,0 +1,25 @@
+"""claims: every claim experiment at once (`claim_*.py`); `zoo report claims`
+turns their records (with those of `long_range` and `speed`) into
+`results/claims.md`.
+
+Claims 1 (long range) and 3 (parallelism and O(n^2)) are read from the
+`long_range` and `speed` (`zoo bench`) records; the rest train here. A run
+two claims share (the default Transformer on listops) is listed once.
+"""
+
+from zoo.experiments import (claim_gradients, claim_heads, claim_masking, claim_norm,
+                             claim_positions, claim_pretraining, claim_vit)
+
+DESCRIPTION = "claims 2 and 4-9 (gradients, positions, heads, norm, masking, pretraining, vit)"
+CLAIMS = (claim_gradients, claim_positions, claim_heads, claim_norm, claim_masking,
+          claim_pretraining, claim_vit)
+
+
+def runs(profile="quick"):
+    listed, seen = [], set()
+    for claim in CLAIMS:
+        for run in claim.runs(profile):
+            if run.run_id not in seen:
+                seen.add(run.run_id)
+                listed.append(run)
+    return listed
