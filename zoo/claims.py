@@ -16,6 +16,7 @@ seeds differ by more than the sum of their standard deviations (their mean
 measured".
 """
 
+import json
 import math
 from pathlib import Path
 
@@ -97,8 +98,12 @@ def _family_key(family):
 
 
 def _seeds_text(frame):
-    counts = frame.groupby(["model", "task", "variant"])["seed"].nunique()
-    low, high = int(counts.min()), int(counts.max())
+    settings = {}
+    for record in frame["record"]:
+        run = dict(record["run"], seed=None)
+        settings.setdefault(json.dumps(run, sort_keys=True), set()).add(record["run"]["seed"])
+    counts = [len(seeds) for seeds in settings.values()]
+    low, high = min(counts), max(counts)
     return f"{low}" if low == high else f"{low}-{high}"
 
 

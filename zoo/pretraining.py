@@ -43,7 +43,7 @@ def masked_token_model(model, vocabulary_size):
     """`model`'s trunk with a token head over every position (shared weights)."""
     logits = keras.layers.Dense(vocabulary_size, dtype="float32", name="mlm_head")(
         token_states(model))
-    return keras.Model(model.inputs, logits, name=f"{model.name}_mlm")
+    return keras.Model(model.input, logits, name=f"{model.name}_mlm")
 
 
 def mask_tokens(rng, inputs, mask_id, rate, padding):

@@ -105,7 +105,10 @@ class Run:
             object.__setattr__(self, "probes", tuple(self.probes))
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The run as JSON would give it back (`probes` a list)."""
+        values = dataclasses.asdict(self)
+        values["probes"] = list(self.probes)
+        return values
 
     @classmethod
     def from_dict(cls, values):
@@ -122,11 +125,7 @@ class Run:
     @property
     def run_id(self):
         """A folder name that says what ran and is unique to the configuration."""
-        defaults = {
-            f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
-            else f.default
-            for f in dataclasses.fields(self)
-        }
+        defaults = type(self)(model=self.model, task=self.task).to_dict()
         identity = {k: v for k, v in self.to_dict().items()
                     if k in ("model", "task") or v != defaults[k]}
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]

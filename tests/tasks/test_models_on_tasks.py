@@ -14,7 +14,7 @@ import zoo.tasks
 # for smnist), the synthetic ones short.
 TASKS = {
     "adding": {}, "copying": {}, "selective_copying": {}, "associative_recall": {},
-    "induction_heads": {}, "listops": {}, "reverse": {}, "sort": {}, "addition": {},
+    "induction_heads": {}, "listops": {}, "repeat_lm": {}, "reverse": {}, "sort": {}, "addition": {},
     "smnist": {}, "imdb": {}, "mnist_image": {}, "cifar10_image": {}, "scifar": {},
 }
 assert set(TASKS) <= set(zoo.tasks.names())

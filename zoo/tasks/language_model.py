@@ -42,8 +42,11 @@ class RepeatLM(SyntheticTask):
     control of the masked-attention claim, in which the target leaks through
     the input.
 
-    Generation (`prompt_length`, `continuation`): a prompt is the prefix,
-    and the continuation that must be generated is the prefix again.
+    Generation (`prompt_length`): a prompt is the prefix, and the
+    continuation that must be generated is the prefix again.
+
+    Slices: `distance` = `prefix_length`, the steps between a token and its
+    repeat (the same for all examples; it varies with the knob).
     """
 
     prefix_length: int = 16
@@ -90,7 +93,7 @@ class RepeatLM(SyntheticTask):
         sequence = np.concatenate([prefix, prefix], axis=1)
         inputs, targets = sequence[:, :-1].copy(), sequence[:, 1:].copy()
         weights = np.ones(targets.shape, dtype="float32")
-        return inputs, targets, weights, {}
+        return inputs, targets, weights, {"distance": np.full(n, k, dtype="int32")}
 
     def metric_weights(self, split_data):
         """Accuracy counts the predictable steps: targets in the second half."""
