@@ -2,7 +2,6 @@
 gradients at init and after training (vanishing-gradient claim)."""
 
 import keras
-import numpy as np
 import pytest
 
 import zoo.models

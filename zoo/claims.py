@@ -209,6 +209,8 @@ def section_long_range(records, folder):
 
 def _verdict_line(verdicts):
     parts = [f"`{task}`: {text}" for task, text in verdicts.items()]
+    if not parts:
+        return "**Verdict:** none yet (no setting has records on both sides of the comparison)."
     return "**Verdict:** " + "; ".join(parts) + "."
 
 
