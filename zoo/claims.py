@@ -158,9 +158,8 @@ def section_long_range(records, folder):
     title = "1. Long-range dependencies: attention vs recurrence"
     if not records:
         return _missing_section(title, "long_range", "zoo run long_range --out "
-                                "results/runs/long_range"), {}
+                                "results/runs/long_range"), {}, []
     table = report.aggregate(records)
-    solved = report.solved_lengths(table)
     lines = [f"## {title}", "", f"Source: {SOURCES['long_range']}.", "",
              "Claim: at equal parameters and steps, the Transformer solves longer "
              "dependencies than RNN, LSTM and GRU.", ""]
@@ -202,9 +201,42 @@ def section_long_range(records, folder):
     lines += ["Longest input length solved (majority of seeds), then the test metric "
               "(mean over seeds) at each length:", ""]
     lines += _table(["task"] + list(families), rows)
-    del solved
+    paths = [_long_range_plot(table, families, folder)]
+    lines += _plot_lines(paths, folder)
     lines += [_verdict_line(verdicts), ""]
-    return lines, verdicts
+    return lines, verdicts, paths
+
+
+def _long_range_plot(table, families, folder):
+    """One panel per task: the test metric against length, a line per family."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    tasks = sorted(table["task"].unique())
+    figure = Figure(figsize=(3.2 * len(tasks), 3.6), dpi=110)
+    panels = np.atleast_1d(figure.subplots(1, len(tasks)))
+    for axes, task in zip(panels, tasks):
+        rows = table[table["task"] == task]
+        for family in families:
+            fam = rows[rows["family"] == family].sort_values("length")
+            if len(fam):
+                axes.errorbar(fam["length"], fam["test mean"], yerr=fam["test std"].fillna(0),
+                              marker="o", markersize=3, capsize=2, label=family)
+        axes.axhline(rows["baseline"].iloc[0], color="grey", linestyle="--", linewidth=1)
+        axes.set_xscale("log")
+        lengths = sorted(rows["length"].unique())
+        axes.set_xticks(lengths, [str(int(n)) for n in lengths])
+        axes.xaxis.set_minor_formatter(NullFormatter())
+        axes.set_title(task, fontsize=9)
+        axes.set_xlabel("input length")
+        axes.set_ylabel(f"test {rows['metric'].iloc[0]}")
+    panels[-1].legend(fontsize=7)
+    figure.suptitle("claims: long-range tasks, mean ± std over seeds (dashed: baseline)",
+                    fontsize=10)
+    figure.tight_layout()
+    path = Path(folder) / "claims_long_range.png"
+    figure.savefig(path, metadata={"Software": None})
+    return path
 
 
 def _verdict_line(verdicts):
@@ -807,8 +839,9 @@ def markdown(claims_dir, folder):
         if (runs_root / LONG_RANGE_DIR).is_dir() else []
     frame = _seeds_frame(claims_records)
     sections, plots = [], []
-    lines, _ = section_long_range(long_range, folder)
+    lines, _, paths = section_long_range(long_range, folder)
     sections.append(lines)
+    plots += paths
     lines, _, paths = section_gradients(frame, folder)
     sections.append(lines)
     plots += paths
@@ -830,6 +863,9 @@ def markdown(claims_dir, folder):
         "seeds. These are CPU-sized runs (`quick` profile: `_small` models, short "
         "sequences, a few hundred steps); a verdict holds for that setting, not for every "
         "scale. The same experiment files run at `--profile full` on an accelerator.", "",
+        f"Time: the claims runs took {_minutes(claims_records)} of run wall time (sum over "
+        f"runs; `long_range` another {_minutes(long_range)}), here run as two sweeps in "
+        "parallel, each pinned to one of the 2 cores.", "",
         "Regenerate: `zoo run long_range --out results/runs/long_range`, "
         "`zoo bench --out results/runs/speed`, `zoo run claims --out results/runs/claims` "
         "(or one `claim_*` experiment at a time with the same `--out`), then "
@@ -842,6 +878,11 @@ def markdown(claims_dir, folder):
     page += ["## Where this was measured", "",
              report._environment_paragraph(all_records) if all_records else "-", ""]
     return "\n".join(page).rstrip() + "\n", plots
+
+
+def _minutes(records):
+    seconds = sum(r.get("wall_seconds") or 0 for r in records)
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def write_report(claims_dir, results_dir):
