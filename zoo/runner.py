@@ -460,11 +460,15 @@ def _train(run, task, data, train, epochs, total_steps, num_devices, run_dir, wa
         model = zoo.models.get(run.model, spec, **run.model_overrides)
     at_init = probes.measure(run.probes, model, task, data, "init")
     if run.pretrain_steps:
-        folder = run_dir if run_dir is not None else Path(tempfile.mkdtemp(prefix="zoo-"))
+        # without a run folder the .keras file lives only until it is loaded back
+        scratch = tempfile.TemporaryDirectory(prefix="zoo-") if run_dir is None else None
+        folder = run_dir if scratch is None else Path(scratch.name)
         model, pretrain_summary = pretraining.pretrain(
             model, spec, Split(*data.train).inputs, Split(*data.validation).inputs, run,
             make_optimizer(run, run.pretrain_steps), folder / "pretrained.keras",
             _verbosity() if verbose is None else verbose)
+        if scratch is not None:
+            scratch.cleanup()
     model.compile(
         optimizer=make_optimizer(run, total_steps),
         loss=spec.loss(),
