@@ -277,3 +277,18 @@ def test_a_bad_experiment_file_is_one_clear_error(tmp_path, monkeypatch, capsys,
     assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1 and "Traceback" not in error
+
+
+def test_runs_on_the_same_task_and_seed_share_their_data():
+    import zoo.tasks
+    from zoo.runner import build_data
+
+    task = zoo.tasks.get("adding", sequence_length=5, num_train=8, num_validation=4,
+                         num_test=4)
+    first = build_data(task, 0)
+    assert build_data(zoo.tasks.get("adding", sequence_length=5, num_train=8,
+                                    num_validation=4, num_test=4), 0) is first
+    assert build_data(task, 1) is not first
+    other = zoo.tasks.get("adding", sequence_length=6, num_train=8, num_validation=4,
+                          num_test=4)
+    assert build_data(other, 0) is not first

@@ -9,6 +9,7 @@ record). `metrics.json` is written atomically, so a folder that has one holds
 a finished run and a killed run leaves none.
 """
 
+import collections
 import csv
 import dataclasses
 import hashlib
@@ -408,6 +409,28 @@ def _write_history(path, history):
             writer.writerow([epoch] + [float(v) for v in row])
 
 
+_BUILT = collections.OrderedDict()  # (task, knobs, seed) -> TaskData, most recent last
+BUILT_KEPT = 4  # datasets kept for the next runs of a sweep (e.g. one per seed)
+
+
+def build_data(task, seed):
+    """`task.build(seed)`, kept for the next runs of this process.
+
+    Runs of a sweep that differ only in the model share their data; a
+    generator such as listops' takes minutes to draw it, so the last
+    `BUILT_KEPT` datasets are kept (nothing writes into their arrays).
+    """
+    key = (task.name, json.dumps(task.knobs(), sort_keys=True, default=str), int(seed))
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    data = task.build(seed=seed)
+    _BUILT[key] = data
+    while len(_BUILT) > BUILT_KEPT:
+        _BUILT.popitem(last=False)
+    return data
+
+
 def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optional[int] = None):
     """Train `run`, score it on the test split, and return its record.
 
@@ -427,7 +450,7 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
         _write_json_atomically(run_dir / "config.json", run.to_dict())
 
     num_devices = run.devices()
-    data = task.build(seed=run.seed)
+    data = build_data(task, run.seed)
     train = Split(*data.train)
     steps_per_epoch = math.ceil(train.num_examples / run.batch_size)
     epochs = run.epochs if run.steps is None else math.ceil(run.steps / steps_per_epoch)
