@@ -120,20 +120,26 @@ def _knobs_text(knobs):
     return ", ".join(f"{k}={v}" for k, v in sorted(knobs.items())) or "defaults"
 
 
+def _common(knob_sets):
+    """The knobs every run shares (those that vary are the variants)."""
+    knob_sets = list(knob_sets)
+    return {k: v for k, v in knob_sets[0].items() if all(ks.get(k) == v for ks in knob_sets)}
+
+
+def _span(values):
+    return f"{values[0]:,}" if values[0] == values[-1] else f"{values[0]:,}-{values[-1]:,}"
+
+
 def _params_text(frame):
     mixer = sorted({r["params"]["mixer"] for r in frame["record"]})
     total = sorted({r["params"]["total"] for r in frame["record"]})
-    if len(mixer) == 1:
-        mixer_text = f"{mixer[0]:,}"
-    else:
-        mixer_text = f"{mixer[0]:,}-{mixer[-1]:,}"
-    return f"mixer parameters {mixer_text} (total {total[0]:,}-{total[-1]:,})"
+    return f"mixer parameters {_span(mixer)} (total {_span(total)})"
 
 
 def _setup_line(frame, extra=""):
     first = frame["record"].iloc[0]
     tasks = sorted(frame["task"].unique())
-    knobs = "; ".join(f"`{t}` {_knobs_text(frame[frame['task'] == t]['knobs'].iloc[0])}"
+    knobs = "; ".join(f"`{t}` {_knobs_text(_common(frame[frame['task'] == t]['knobs']))}"
                       for t in tasks)
     budgets = sorted({_budget_text(r) for r in frame["record"]})
     return (f"Setup: {', '.join(sorted(frame['model'].unique()))}; {knobs}; "
@@ -523,14 +529,17 @@ def section_positions(frame, folder):
         if extra_names:
             trained_at = task_rows["knobs"].iloc[0].get("sequence_length")
             longest = extra_names[-1]
-            carried = [p for p in order if (p,) in scores and mean_std(
-                [r["extra_tests"].get(longest, {}).get("accuracy")
-                 for r in task_rows[task_rows["variant"] == p]["record"]])[0]
-                >= 0.9 * scores[(p,)][0] and scores[(p,)][0] > 0.5]
+            at_longest = {p: mean_std([r["extra_tests"].get(longest, {}).get("accuracy")
+                                       for r in task_rows[task_rows["variant"] == p]["record"]])
+                          for p in order if (p,) in scores}
+            carried = [p for p in at_longest
+                       if at_longest[p][0] >= 0.9 * scores[(p,)][0] and scores[(p,)][0] > 0.5]
+            best = max(at_longest, key=lambda p: at_longest[p][0])
             verdicts[f"{task} length generalisation"] = (
                 f"kept ≥ 90 % of the training-length accuracy at "
                 f"{longest.replace('test_length_', 'T=')} (trained at T={trained_at}): "
-                f"{', '.join(carried) if carried else 'no encoding'}")
+                f"{', '.join(carried) if carried else 'no encoding'}; best there: {best} "
+                f"{fmt(at_longest[best])}")
     lines += _plot_lines(paths, folder)
     lines += ["Rule: positions are needed on a task when the best encoding's accuracy and "
               "`none`'s are separated (mean ± std intervals apart).", "",
