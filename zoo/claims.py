@@ -29,6 +29,7 @@ LONG_RANGE_DIR, SPEED_DIR = "long_range", "speed"  # beside the claims records
 RECURRENT = ("rnn", "lstm", "gru")
 FAMILY_ORDER = ("rnn", "lstm", "gru", "transformer", "transformer_decoder", "vit")
 LEAK_TOLERANCE = 1e-5  # largest probability change that still counts as no leak
+NEAR_CHANCE = 0.05  # accuracies this close to chance decide nothing
 
 SOURCES = {
     "long_range": "“self-attention captures long-range dependencies that RNNs/LSTMs lose”",
@@ -547,9 +548,13 @@ def section_positions(frame, folder):
     return lines, verdicts, paths
 
 
-def _ablation_section(title, source, claim, frame, tasks, field, order, verdict, folder):
+def _ablation_section(title, source, claim, frame, tasks, field, order, verdict, folder,
+                      changed):
+    """Rows of the Transformer on `tasks` whose overrides touch only `changed`."""
     rows = frame[frame["task"].isin(tasks) & (frame["family"] == "transformer")
-                 & (frame["pretrain_steps"].isna())] if len(frame) else frame
+                 & (frame["pretrain_steps"].isna())
+                 & frame["overrides"].map(lambda o: set(o) <= set(changed))] \
+        if len(frame) else frame
     if len(rows):
         rows = _with_preset(rows, field) if isinstance(field, str) else field(rows)
         rows = rows[rows["variant"].isin(order)]
@@ -599,7 +604,7 @@ def section_heads(frame, folder):
     result = _ablation_section(
         title, SOURCES["heads"], "at equal width (head size = width / heads, same "
         "parameters), more heads give higher accuracy.", frame, tasks, "num_heads",
-        (1, 2, 4, 8), verdict, folder)
+        (1, 2, 4, 8), verdict, folder, ("num_heads",))
     if result is None:
         return _missing_section(title, "claim_heads", "zoo run claim_heads --out "
                                 "results/runs/claims"), {}
@@ -637,7 +642,7 @@ def section_norm(frame, folder):
     result = _ablation_section(
         title, SOURCES["norm"], "on text (padded, variable-length sequences) LayerNorm "
         "trains better than BatchNorm, whose batch statistics mix in padding.", frame, tasks,
-        label, order, verdict, folder)
+        label, order, verdict, folder, ("norm", "normalize_first"))
     if result is None:
         return _missing_section(title, "claim_norm", "zoo run claim_norm --out "
                                 "results/runs/claims"), {}
@@ -741,7 +746,10 @@ def section_pretraining(frame, folder):
         pretrained = [k for k in scores if k[0] != "from scratch"]
         if scratch and pretrained:
             best = scores[pretrained[0]]
-            if separated(best, scratch):
+            chance = group["record"].iloc[0].get("baseline")
+            if chance is not None and max(best[0], scratch[0]) < chance + NEAR_CHANCE:
+                word = f"undecided (both within {NEAR_CHANCE} of chance, {chance:.2f})"
+            elif separated(best, scratch):
                 word = "holds" if best[0] > scratch[0] else "does not hold (scratch better)"
             else:
                 word = "no difference measured"
