@@ -154,7 +154,8 @@ def _plot_lines(paths, folder):
     return [f"![{Path(p).stem}]({Path(p).relative_to(folder).as_posix()})" for p in paths] + [""]
 
 
-def _missing_section(title, what, command):
+def _missing_section(title, what, command=None):
+    command = command or f"zoo run {what} --out results/runs/claims"
     return [f"## {title}", "", f"No records yet for this claim ({what}). Produce them with "
             f"`{command}`, then `zoo report claims`.", ""]
 
@@ -269,8 +270,8 @@ def section_gradients(frame, folder):
     rows = frame[frame["record"].map(lambda r: "gradients" in (r.get("probes") or {}))] \
         if len(frame) else frame
     if rows.empty:
-        return _missing_section(title, "probe `gradients`", "zoo run claim_gradients --out "
-                                "results/runs/claims"), {}, []
+        return _missing_section(title, "probe `gradients`",
+                                "zoo run claim_gradients --out results/runs/claims"), {}, []
     lines = [f"## {title}", "", f"Source: {SOURCES['gradients']}.", "",
              "Claim: in a recurrent network the gradient of the loss with respect to an "
              "input shrinks with the distance between that input and the output; "
@@ -478,8 +479,7 @@ def section_positions(frame, folder):
                  & frame["family"].isin(["transformer", "transformer_decoder"])] \
         if len(frame) else frame
     if rows.empty:
-        return _missing_section(title, "claim_positions", "zoo run claim_positions --out "
-                                "results/runs/claims"), {}, []
+        return _missing_section(title, "claim_positions"), {}, []
     rows = _with_preset(rows, "position")
     lines = [f"## {title}", "", f"Source: {SOURCES['positions']}.", "",
              "Claim: without position information a Transformer cannot solve an "
@@ -548,9 +548,10 @@ def section_positions(frame, folder):
     return lines, verdicts, paths
 
 
-def _ablation_section(title, source, claim, frame, tasks, field, order, verdict, folder,
+def _ablation_section(title, source, claim, frame, tasks, field, order, verdict, experiment,
                       changed):
-    """Rows of the Transformer on `tasks` whose overrides touch only `changed`."""
+    """`(lines, scores)` of a table of settings x tasks, from the runs of the
+    Transformer on `tasks` whose overrides touch only `changed`."""
     rows = frame[frame["task"].isin(tasks) & (frame["family"] == "transformer")
                  & (frame["pretrain_steps"].isna())
                  & frame["overrides"].map(lambda o: set(o) <= set(changed))] \
@@ -559,7 +560,7 @@ def _ablation_section(title, source, claim, frame, tasks, field, order, verdict,
         rows = _with_preset(rows, field) if isinstance(field, str) else field(rows)
         rows = rows[rows["variant"].isin(order)]
     if rows.empty:
-        return None
+        return _missing_section(title, experiment), {}
     lines = [f"## {title}", "", f"Source: {source}.", "", f"Claim: {claim}", "",
              _setup_line(rows), ""]
     table, scores = [], {}
@@ -601,14 +602,10 @@ def section_heads(frame, folder):
         return ["Rule: multi-head helps on a task when the best of 2/4/8 heads is above 1 head "
                 "with mean ± std intervals apart.", "", _verdict_line(parts)]
 
-    result = _ablation_section(
+    return _ablation_section(
         title, SOURCES["heads"], "at equal width (head size = width / heads, same "
         "parameters), more heads give higher accuracy.", frame, tasks, "num_heads",
-        (1, 2, 4, 8), verdict, folder, ("num_heads",))
-    if result is None:
-        return _missing_section(title, "claim_heads", "zoo run claim_heads --out "
-                                "results/runs/claims"), {}
-    return result
+        (1, 2, 4, 8), verdict, "claim_heads", ("num_heads",))
 
 
 def section_norm(frame, folder):
@@ -639,14 +636,10 @@ def section_norm(frame, folder):
         return ["Rule: LayerNorm suits a task better when its best placement is above "
                 "BatchNorm's best with mean ± std intervals apart.", "", _verdict_line(parts)]
 
-    result = _ablation_section(
+    return _ablation_section(
         title, SOURCES["norm"], "on text (padded, variable-length sequences) LayerNorm "
         "trains better than BatchNorm, whose batch statistics mix in padding.", frame, tasks,
-        label, order, verdict, folder, ("norm", "normalize_first"))
-    if result is None:
-        return _missing_section(title, "claim_norm", "zoo run claim_norm --out "
-                                "results/runs/claims"), {}
-    return result
+        label, order, verdict, "claim_norm", ("norm", "normalize_first"))
 
 
 def section_masking(frame, folder):
@@ -655,8 +648,7 @@ def section_masking(frame, folder):
 
     rows = frame[frame["task"] == "repeat_lm"] if len(frame) else frame
     if rows.empty:
-        return _missing_section(title, "claim_masking", "zoo run claim_masking --out "
-                                "results/runs/claims"), {}
+        return _missing_section(title, "claim_masking"), {}
     rows = _with_preset(rows, "causal")
     knobs = dict(rows["knobs"].iloc[0])
     knobs.pop("causal", None)
@@ -719,8 +711,7 @@ def section_pretraining(frame, folder):
                  & (frame["overrides"].map(len) == 0)] if len(frame) else frame
     rows = rows[rows["task"].isin(tasks)] if len(rows) else rows
     if rows.empty or not rows["pretrain_steps"].notna().any():
-        return _missing_section(title, "claim_pretraining", "zoo run claim_pretraining --out "
-                                "results/runs/claims"), {}
+        return _missing_section(title, "claim_pretraining"), {}
     rows = rows.assign(variant=rows["pretrain_steps"].map(
         lambda s: "from scratch" if s is None or (isinstance(s, float) and math.isnan(s))
         else f"pretrained {int(s)} steps"))
@@ -776,8 +767,7 @@ def section_vit(frame, folder):
     title = "9. ViT vs sequence models on images"
     rows = frame[frame["task"].isin(["mnist_image", "smnist"])] if len(frame) else frame
     if rows.empty:
-        return _missing_section(title, "claim_vit", "zoo run claim_vit --out "
-                                "results/runs/claims"), {}
+        return _missing_section(title, "claim_vit"), {}
     rows = rows.assign(variant=rows["model"])
     scores = _by(rows, ["model", "task"])
     finals = [pair[0] for pair in scores.values() if math.isfinite(pair[0])]

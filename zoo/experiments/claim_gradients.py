@@ -4,18 +4,13 @@ at initialisation and after training (probe `gradients`), on `adding` at the
 longest quick length of `long_range` with its budget.
 """
 
-from zoo.experiments import _claims
+from zoo.experiments import _claims, long_range
 
 DESCRIPTION = "claim 2: gradient norm by distance, rnn/lstm/gru/transformer on adding, 3 seeds"
 FAMILIES = ("rnn", "lstm", "gru", "transformer")
 LENGTH = {"quick": 100, "full": 1000}
-BUDGET = {
-    # the long_range budget, so these runs match its adding rows
-    "quick": {"steps": 300, "batch_size": 64, "learning_rate": 3e-3,
-              "sizes": {"num_train": 6400, "num_validation": 512, "num_test": 1024}},
-    "full": {"steps": 5000, "batch_size": 32, "learning_rate": 1e-3,
-             "sizes": {"num_train": 32000, "num_validation": 1024, "num_test": 2048}},
-}
+# the long_range budget, so these runs match its adding rows
+BUDGET = long_range.BUDGET
 
 
 def runs(profile="quick"):
