@@ -115,6 +115,17 @@ def _compact(value):
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+def _budget(run):
+    """The run's settings but its identity, less those that are switched off
+    (no probes; a mask rate without pretraining)."""
+    budget = {k: v for k, v in run.items() if k not in _RUN_IDENTITY}
+    if not budget.get("probes"):
+        budget.pop("probes", None)
+    if budget.get("pretrain_steps") is None:
+        budget.pop("pretrain_mask_rate", None)
+    return budget
+
+
 def _settings(mapping, order=()):
     """`"name=value name=value"`: the `order` names first, then the rest sorted."""
     mapping = {k: v for k, v in (mapping or {}).items() if v is not None}
@@ -214,8 +225,7 @@ def _aggregate_one(group):
         "family": family, "size": size,
         "knobs": _settings(run.get("task_knobs")),
         "overrides": _settings(run.get("model_overrides")),
-        "budget": _settings({k: v for k, v in run.items() if k not in _RUN_IDENTITY},
-                            _BUDGET_ORDER),
+        "budget": _settings(_budget(run), _BUDGET_ORDER),
         "seeds": len(group), "finished": len(finished),
         "diverged": sum(r.get("status") == "diverged" for r in group),
         "metric": first.get("metric"), "higher is better": higher,
