@@ -286,16 +286,15 @@ def section_gradients(frame, folder):
     for family in sorted(rows["family"].unique(), key=_family_key):
         fam = rows[rows["family"] == family]
         probe = [r["probes"]["gradients"] for r in fam["record"]]
-        cells = [family]
+        cells, means = [family], []
         for stage in ("init", "trained"):
             ratios = [gradient_profile(p[stage])[2] for p in probe]
             cells.append(fmt(mean_std(ratios), 3) if max(ratios) >= 1e-3 else
                          f"{np.mean(ratios):.1e}")
+            means.append(float(np.mean(ratios)))
             curves[(family, stage)] = np.mean([p[stage] for p in probe], axis=0)
         cells.append(fmt(mean_std(fam["test"]), 4))
-        verdicts[family] = float(np.mean([gradient_profile(p["trained"])[2] for p in probe]))
-        init_ratio = float(np.mean([gradient_profile(p["init"])[2] for p in probe]))
-        verdicts[family] = (init_ratio, verdicts[family])
+        verdicts[family] = tuple(means)  # (at init, trained)
         table.append(cells)
     metric = rows["metric"].iloc[0]
     lines += _table(["family", "far / near at init", "far / near trained", f"test {metric}"],
@@ -450,10 +449,6 @@ def section_parallel(speed_dir, folder):
 
 
 # --- 4-9 from the claims runs -----------------------------------------------
-
-def _variant(frame, name):
-    return frame.assign(variant=frame["overrides"].map(lambda o: o.get(name)))
-
 
 def _by(frame, keys):
     """`{key tuple: (mean, std)}` of the test metric."""

@@ -12,6 +12,7 @@ and loaded back from it for fine-tuning.
 
 import dataclasses
 import math
+import time
 
 import keras
 import numpy as np
@@ -79,8 +80,6 @@ class MaskedBatches(keras.utils.PyDataset):
 def pretrain(model, spec, train_inputs, validation_inputs, run, optimizer, path, verbose):
     """Pretrain `model` (built from `pretraining_spec(spec)`), save it to
     `path` (`.keras`) and return `(the model loaded back, summary)`."""
-    import time
-
     mask_id = spec.vocabulary_size  # the extra id
     mlm = masked_token_model(model, mask_id + 1)
     mlm.compile(optimizer=optimizer,
