@@ -49,9 +49,16 @@ def _matrix_size(layer):
 
 
 def _attention_flops(layer, query_positions, key_positions):
+    """Products between positions (attention's scores, a scan's state reads).
+
+    A layer outside Keras's and the zoo's attention states its own by a
+    `sequence_mixing_flops(query_positions, key_positions)` method.
+    """
     total = 0
     for sub in _sublayers(layer):
-        if isinstance(sub, _ATTENTION):
+        if hasattr(sub, "sequence_mixing_flops"):
+            total += int(sub.sequence_mixing_flops(query_positions, key_positions))
+        elif isinstance(sub, _ATTENTION):
             heads = sub.num_heads
             key_dim = getattr(sub, "key_dim", None) or sub._key_dim
             value_dim = getattr(sub, "value_dim", None) or getattr(sub, "_value_dim", None) or key_dim
