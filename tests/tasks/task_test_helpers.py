@@ -33,6 +33,7 @@ TINY = {
     "sort": dict(sequence_length=8, min_length=6, num_symbols=10, num_train=64,
                  num_validation=32, num_test=32),
     "addition": dict(digits=3, num_train=64, num_validation=32, num_test=32),
+    "scan": dict(num_train=64, num_validation=32, num_test=32),
     "repeat_lm": dict(prefix_length=6, vocabulary_size=8, num_train=64, num_validation=32,
                       num_test=32),
     "smnist": dict(num_train=64, num_validation=32, num_test=32),

@@ -9,7 +9,7 @@
 """
 
 from zoo.tasks import synthetic  # noqa: F401  (registers the tasks)
-from zoo.tasks import datasets, language_model, listops, long_range, seq2seq  # noqa: F401  (registers)
+from zoo.tasks import datasets, language_model, listops, long_range, scan, seq2seq  # noqa: F401  (registers)
 from zoo.tasks.base import (
     SPLITS,
     START_TOKEN,
