@@ -14,6 +14,7 @@ from zoo.layers.embedding import (
     SinusoidalPositionEncoding,
     TokenAndPositionEmbedding,
 )
+from zoo.layers.lru import LRU
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
@@ -21,6 +22,7 @@ from zoo.layers.vision import PatchEmbedding
 
 __all__ = [
     "FeatureAndPositionEmbedding",
+    "LRU",
     "MultiHeadAttention",
     "PatchEmbedding",
     "PositionEmbedding",
