@@ -39,9 +39,9 @@ def _run(args):
     out = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.experiment))[0])
     fastest = None
     if args.backend == "auto":
-        from zoo import bench
+        from zoo.report import speed
 
-        fastest = bench.fastest_backends(args.bench_records)
+        fastest = speed.fastest_backends(args.bench_records)
         if not fastest:
             raise ValueError(
                 f"--backend auto needs `zoo bench` records in {args.bench_records!r}; "
@@ -50,7 +50,7 @@ def _run(args):
     records = sweep.run_experiment(
         args.experiment, out, only=args.only, seeds=args.seeds, profile=args.profile,
         backend=args.backend, isolate=args.isolate, fastest=fastest,
-        distribution=args.distribution,
+        distribution=args.distribution, workers=args.workers, ray=args.ray,
     )
     print()
     print(report.format_table(report.summary_table(records)))
@@ -70,9 +70,13 @@ def _report(args):
 
 
 def _bench(args):
-    from zoo import bench
+    from zoo.bench import driver
+    from zoo.report import speed_page
 
-    return bench.main(args)
+    failures = driver.main(args)
+    paths = speed_page.write_report(args.out, args.results, peak_tflops=args.peak_tflops)
+    print("Report: " + ", ".join(str(p) for p in paths))
+    return 1 if failures else 0
 
 
 def build_parser():
@@ -105,6 +109,12 @@ def build_parser():
                           "DataParallel (JAX backend)")
     run.add_argument("--isolate", action="store_true",
                      help="train each run in a fresh process (clean memory measurements)")
+    run.add_argument("--workers", metavar="N|auto",
+                     help="train N runs at once, each in its own process on its share of "
+                          "the cores; auto: one per core (at most one per run)")
+    run.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS",
+                     help="train each run as a Ray task: on a local Ray instance, or on the "
+                          "cluster at ADDRESS (HOST:6379); needs pip install 'zoo[ray]'")
     run.set_defaults(handler=_run)
 
     rep = commands.add_parser(
