@@ -38,12 +38,15 @@ class _TransformerBlockBase(keras.layers.Layer):
         norm="layer",
         norm_epsilon=1e-5,
         rotary=False,
+        head_dim=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_positive("num_heads", num_heads)
+        if head_dim is not None:
+            check_positive("head_dim", head_dim)
         check_positive("intermediate_dim", intermediate_dim)
         check_rate("dropout", dropout)
         check_rate("attention_dropout", attention_dropout)
@@ -57,11 +60,14 @@ class _TransformerBlockBase(keras.layers.Layer):
         self.norm = norm
         self.norm_epsilon = norm_epsilon
         self.rotary = bool(rotary)
+        self.head_dim = None if head_dim is None else int(head_dim)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
 
     def _check_hidden_dim(self, hidden_dim):
+        if self.head_dim is not None:  # heads of their own size (keras-io: key_dim=embed_dim)
+            return self.head_dim
         if hidden_dim % self.num_heads:
             raise ValueError(
                 "The input's features must divide evenly into heads. "
@@ -151,6 +157,7 @@ class _TransformerBlockBase(keras.layers.Layer):
                 "norm": self.norm,
                 "norm_epsilon": self.norm_epsilon,
                 "rotary": self.rotary,
+                "head_dim": self.head_dim,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -176,6 +183,8 @@ class TransformerEncoderBlock(_TransformerBlockBase):
         norm_epsilon: epsilon of the normalisation.
         causal: each position attends only to itself and earlier positions.
         rotary: rotary position embedding on queries and keys.
+        head_dim: size of each attention head; defaults to features /
+            `num_heads` (keras-io's examples use the features per head).
 
     Call arguments:
         inputs: `(batch, sequence, features)`.

@@ -15,7 +15,13 @@ from typing import Optional
 
 from zoo import layers
 from zoo.models.registry import register_family
-from zoo.models.skeleton import PER_EXAMPLE, build_sequence_model, check_fits, embedding
+from zoo.models.skeleton import (
+    PER_EXAMPLE,
+    build_sequence_model,
+    check_fits,
+    embedding,
+    head_options,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +34,10 @@ class RecurrentConfig:
     bidirectional: also read right to left (not for causal tasks).
     dropout: dropout after each recurrent layer.
     pooling: `"last"` (final state), `"mean"` or `"max"` for per-example heads.
+    mask_padding: skip the padding id 0 of tasks that mark it (False: read
+        it like any token, as keras-io's IMDB BiLSTM does).
+    head_units, head_dropout: a ReLU layer of that size before the output,
+        and dropout before it and the output (defaults: neither).
     """
 
     hidden_dim: int = 64
@@ -36,6 +46,9 @@ class RecurrentConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     pooling: str = "last"
+    mask_padding: bool = True
+    head_units: Optional[int] = None
+    head_dropout: float = 0.0
 
 
 def _builder(kind):
@@ -54,8 +67,10 @@ def _builder(kind):
             )
             for i in range(config.num_layers)
         ]
-        embed = embedding(spec, config.embedding_dim or config.hidden_dim, "none")
-        return build_sequence_model(spec, name, embed, blocks, config.pooling)
+        embed = embedding(spec, config.embedding_dim or config.hidden_dim, "none",
+                          config.mask_padding)
+        return build_sequence_model(spec, name, embed, blocks, config.pooling,
+                                    head_kwargs=head_options(config))
 
     return build
 

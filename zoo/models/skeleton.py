@@ -47,15 +47,20 @@ def model_inputs(spec):
     return keras.Input(shape=tuple(spec.image_shape), name="image")
 
 
-def embedding(spec, embedding_dim, position):
-    """Token or feature embedding with `position` (`"none"` for RNNs)."""
+def embedding(spec, embedding_dim, position, mask_padding=True):
+    """Token or feature embedding with `position` (`"none"` for RNNs).
+
+    With `mask_padding=False` the padding id 0 of a task whose spec marks it
+    (`mask_zero`) is embedded like any token and seen by every layer, as in
+    keras-io's examples, whose `Embedding` has no `mask_zero`.
+    """
     if spec.input_kind == "tokens":
         return layers.TokenAndPositionEmbedding(
             spec.vocabulary_size,
             spec.sequence_length,
             embedding_dim,
             position=position,
-            mask_zero=spec.mask_zero,
+            mask_zero=spec.mask_zero and mask_padding,
             name="embedding",
         )
     return layers.FeatureAndPositionEmbedding(
@@ -63,26 +68,43 @@ def embedding(spec, embedding_dim, position):
     )
 
 
-def head(spec, x, pooling):
+def head(spec, x, pooling, hidden_units=None, dropout=0.0):
     """Pool (for per-example outputs) and project to logits or a value.
 
+    `hidden_units`: a ReLU layer of that size before the output (keras-io's
+    text Transformer: `Dense(20, relu)`); `dropout`: before the output, and
+    before the hidden layer when there is one (the defaults add nothing).
     The head computes in float32 so losses are stable under mixed precision.
     """
     if spec.output_kind in PER_EXAMPLE and len(x.shape) == 3:
         x = layers.SequencePooling(pooling, name="pooling")(x)
+    if hidden_units:
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="head_hidden_dropout")(x)
+        x = keras.layers.Dense(hidden_units, activation="relu", name="head_hidden")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     units = 1 if spec.output_kind == "regression" else spec.num_classes
     return keras.layers.Dense(units, dtype="float32", name="head")(x)
 
 
-def build_sequence_model(spec, name, embed, blocks, pooling, final_norm=None):
-    """Assemble the skeleton from an embedding layer and mixer blocks."""
+def head_options(config):
+    """`head()`'s keyword arguments from a config's `head_units` and
+    `head_dropout` (absent fields: the plain head)."""
+    return {"hidden_units": getattr(config, "head_units", None),
+            "dropout": getattr(config, "head_dropout", 0.0)}
+
+
+def build_sequence_model(spec, name, embed, blocks, pooling, final_norm=None, head_kwargs=None):
+    """Assemble the skeleton from an embedding layer and mixer blocks;
+    `head_kwargs` go to `head()`."""
     inputs = model_inputs(spec)
     x = embed(inputs)
     for block in blocks:
         x = block(x)
     if final_norm is not None:
         x = final_norm(x)
-    return keras.Model(inputs, head(spec, x, pooling), name=name)
+    return keras.Model(inputs, head(spec, x, pooling, **(head_kwargs or {})), name=name)
 
 
 def count_params(model):
@@ -98,6 +120,6 @@ def count_params(model):
             counts["mixer"] += n
         elif layer.name.endswith("embedding"):
             counts["embedding"] += n
-        elif layer.name == "head":
+        elif layer.name in ("head", "head_hidden"):
             counts["head"] += n
     return counts

@@ -9,13 +9,20 @@ Transformer: d 256, 4 layers, 4 heads, MLP 1024).
 """
 
 import dataclasses
+from typing import Optional
 
 import keras
 
 from zoo import layers
 from zoo.layers._validation import check_choice
 from zoo.models.registry import register_family
-from zoo.models.skeleton import PER_EXAMPLE, build_sequence_model, check_fits, embedding
+from zoo.models.skeleton import (
+    PER_EXAMPLE,
+    build_sequence_model,
+    check_fits,
+    embedding,
+    head_options,
+)
 
 POSITIONS = ("learned", "sinusoidal", "rotary", "none")
 
@@ -32,6 +39,13 @@ class TransformerConfig:
     position: `"learned"`, `"sinusoidal"`, `"rotary"` or `"none"`.
     causal: each step attends only to earlier steps.
     pooling: `"mean"`, `"max"`, `"last"` or `"cls"` for per-example heads.
+    head_dim: size of each attention head; None: `hidden_dim / num_heads`
+        (keras-io's text Transformer: `hidden_dim`, 32, for each of 2 heads).
+    norm_epsilon: epsilon of the normalisations (keras-io: 1e-6).
+    mask_padding: ignore the padding id 0 of tasks that mark it (False:
+        attend to and pool over it, as keras-io's examples do).
+    head_units, head_dropout: a ReLU layer of that size before the output,
+        and dropout before it and the output (keras-io: 20 units, 0.1).
     """
 
     hidden_dim: int = 64
@@ -44,6 +58,11 @@ class TransformerConfig:
     position: str = "learned"
     causal: bool = False
     pooling: str = "mean"
+    head_dim: Optional[int] = None
+    norm_epsilon: float = 1e-5
+    mask_padding: bool = True
+    head_units: Optional[int] = None
+    head_dropout: float = 0.0
 
     def __post_init__(self):
         check_choice("position", self.position, POSITIONS)
@@ -60,6 +79,8 @@ def encoder_blocks(config, prefix="block"):
             norm=config.norm,
             causal=getattr(config, "causal", False),
             rotary=config.position == "rotary",
+            head_dim=getattr(config, "head_dim", None),
+            norm_epsilon=getattr(config, "norm_epsilon", 1e-5),
             name=f"{prefix}_{i}",
         )
         for i in range(config.num_layers)
@@ -77,9 +98,10 @@ def build_transformer(spec, config, name):
     check_fits(name, spec, ("tokens", "features"), PER_EXAMPLE + ("class_per_position",),
                bidirectional=not config.causal)
     position = "none" if config.position == "rotary" else config.position
-    embed = embedding(spec, config.hidden_dim, position)
+    embed = embedding(spec, config.hidden_dim, position, config.mask_padding)
     return build_sequence_model(
-        spec, name, embed, encoder_blocks(config), config.pooling, final_norm(config)
+        spec, name, embed, encoder_blocks(config), config.pooling, final_norm(config),
+        head_options(config),
     )
 
 
