@@ -15,6 +15,7 @@ from zoo.layers.embedding import (
     TokenAndPositionEmbedding,
 )
 from zoo.layers.lru import LRU
+from zoo.layers.min_rnn import MinGRU, MinLSTM
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
@@ -23,6 +24,8 @@ from zoo.layers.vision import PatchEmbedding
 __all__ = [
     "FeatureAndPositionEmbedding",
     "LRU",
+    "MinGRU",
+    "MinLSTM",
     "MultiHeadAttention",
     "PatchEmbedding",
     "PositionEmbedding",
