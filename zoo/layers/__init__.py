@@ -15,6 +15,7 @@ from zoo.layers.embedding import (
     TokenAndPositionEmbedding,
 )
 from zoo.layers.lru import LRU
+from zoo.layers.mamba import Mamba
 from zoo.layers.min_rnn import MinGRU, MinLSTM
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
@@ -24,6 +25,7 @@ from zoo.layers.vision import PatchEmbedding
 __all__ = [
     "FeatureAndPositionEmbedding",
     "LRU",
+    "Mamba",
     "MinGRU",
     "MinLSTM",
     "MultiHeadAttention",
