@@ -14,6 +14,7 @@ from zoo.layers.embedding import (
     SinusoidalPositionEncoding,
     TokenAndPositionEmbedding,
 )
+from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
 from zoo.layers.min_rnn import MinGRU, MinLSTM
@@ -25,6 +26,7 @@ from zoo.layers.vision import PatchEmbedding
 __all__ = [
     "FeatureAndPositionEmbedding",
     "LRU",
+    "LinearAttention",
     "Mamba",
     "MinGRU",
     "MinLSTM",
