@@ -41,29 +41,37 @@ def lock_path(out_dir, run_id):
     return Path(out_dir) / run_id / LOCK_FILE
 
 
-def process_start_time(pid):
-    """The start time of process `pid` in clock ticks after boot (Linux), else None."""
+def _process_status(pid):
+    """`(state, start time in clock ticks after boot)` of process `pid` (Linux), else None."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # the command name (field 2) may hold spaces; field 22 counts from after it
-    return int(text.rsplit(")", 1)[1].split()[19])
+    # the command name (field 2) may hold spaces; count the fields after it
+    fields = text.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[19])
+
+
+def process_start_time(pid):
+    """The start time of process `pid` in clock ticks after boot (Linux), else None."""
+    status = _process_status(pid)
+    return None if status is None else status[1]
 
 
 def pid_alive(pid, started=None):
-    """Whether process `pid` on this host runs (and, given `started`, is the
-    same process that held that pid then)."""
+    """Whether process `pid` on this host runs (not a zombie and, given
+    `started`, the same process that held that pid then)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # someone else's process: alive
-    if started is not None:
-        now = process_start_time(pid)
-        return now is None or now == started
-    return True
+    status = _process_status(pid)
+    if status is None:
+        return True  # no /proc: the signal said it exists
+    state, start_time = status
+    return state not in ("Z", "X") and (started is None or start_time == started)
 
 
 def describe(holder):

@@ -3,9 +3,10 @@
     zoo run long_range --ray                 # a local Ray instance (or RAY_ADDRESS)
     zoo run long_range --ray HEAD:6379       # the cluster `ray start --head` started
 
-A task trains its run in a fresh `python -m zoo.sweep.child` process on the
-node Ray picks, in a scratch folder there, and returns the run's record files
-(config, history, metrics: a few kB) as bytes. The driver writes them into
+A task trains its run on the node Ray picks, in a scratch folder there, in a
+`python -m zoo.sweep.child` process that its Ray worker keeps for its next
+tasks (no import per run; data drawn for one run serves the next on it), and
+returns the run folder's files (config, history, metrics: a few kB) as bytes. The driver writes them into
 `--out`, the record last and atomically, so nodes share no filesystem and a
 driver killed at any moment loses no finished run. Each task asks Ray for the
 resources of one run of the profile (`resources`). Ray is an optional extra:
@@ -62,10 +63,10 @@ def connect(address=None):
     """Connect to the cluster at `address` (None: Ray's default, a local
     instance); whether this call started Ray (and so should shut it down)."""
     ray = require_ray()
-    if ray.is_initialized():
-        return False
     if address not in (None, "auto"):
         check_reachable(address)
+    if ray.is_initialized():
+        return False
     try:
         ray.init(address=address, log_to_driver=True)
     except (ConnectionError, RuntimeError) as error:
@@ -82,27 +83,42 @@ def resources(profile, cluster):
     return wanted
 
 
-def train_remotely(run_dict, backend, threads):
-    """A Ray task's body: train one run in a child process on this node; the
-    run folder's files as bytes (`{"files", "error", "host"}`)."""
-    environment = backend_threads.thread_environment(backend, threads)
-    environment["ZOO_WORKER_THREADS"] = str(threads)
-    with tempfile.TemporaryDirectory(prefix="zoo-ray-") as scratch:
+_CHILDREN = {}  # in a Ray worker process: (backend, threads, GPUs) -> its zoo.sweep.child
+
+
+def _child(backend, threads):
+    """This Ray worker's training process for `backend`, started on first use
+    and kept for its next tasks (their data stays cached; no import per run)."""
+    key = (backend, threads, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    child = _CHILDREN.get(key)
+    if child is None or child.poll() is not None:
+        environment = backend_threads.thread_environment(backend, threads)
+        environment["ZOO_WORKER_THREADS"] = str(threads)
         child = subprocess.Popen(
             [sys.executable, "-u", "-m", "zoo.sweep.child"], env=environment,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1)
+        _CHILDREN[key] = child
+    return child
+
+
+def train_remotely(run_dict, backend, threads):
+    """A Ray task's body: train one run in this node's training process, in a
+    scratch folder; the run folder's files as bytes (`{"files", "error", "host"}`)."""
+    child = _child(backend, threads)
+    with tempfile.TemporaryDirectory(prefix="zoo-ray-") as scratch:
         child.stdin.write(json.dumps({"run": run_dict, "out": scratch}) + "\n")
-        child.stdin.close()
-        error, tail = None, deque(maxlen=20)
+        child.stdin.flush()
+        error, tail, answered = None, deque(maxlen=20), False
         for line in child.stdout:
             if line.startswith(MARKER):
-                error = json.loads(line[len(MARKER):])["error"]
-            else:
-                print(line, end="", flush=True)  # Ray forwards it to the driver
-                tail.append(line)
-        status = child.wait()
-        if status != 0 and error is None:
-            error = f"its process exited with status {status}: {''.join(tail)[-2000:]}"
+                error, answered = json.loads(line[len(MARKER):])["error"], True
+                break
+            print(line, end="", flush=True)  # Ray forwards it to the driver
+            tail.append(line)
+        if not answered:
+            error = (f"its process exited with status {child.wait()}: "
+                     f"{''.join(tail)[-2000:]}")
         files = {}
         for folder in Path(scratch).iterdir():
             for path in folder.iterdir():

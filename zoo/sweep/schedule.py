@@ -93,12 +93,13 @@ class Progress:
         return time.perf_counter() - self.began
 
 
-def drive(plan, out_dir, executor, echo, current_backend, poll_seconds=POLL_SECONDS):
+def drive(plan, out_dir, executor, echo, current_backend):
     """Train the unfinished runs of `plan` (`[(run, backend)]`) with `executor`.
 
     Returns every run's record in `plan`'s order. Runs that failed are
     reported together at the end (RuntimeError) after the others trained.
     """
+    poll_seconds = POLL_SECONDS
     lock = threading.Lock()
 
     def say(text):
@@ -135,6 +136,7 @@ def drive(plan, out_dir, executor, echo, current_backend, poll_seconds=POLL_SECO
                 if records[position] is not None:
                     keeper.release(run.run_id)
                     by_others += 1
+                    say(f"[{position + 1}/{total}] {run.run_id}: trained by another sweep")
                     continue
                 text = describe_run(run, backend, current_backend)
                 progress.started(position, text, executor.next_worker(), len(pending),
@@ -170,8 +172,7 @@ def drive(plan, out_dir, executor, echo, current_backend, poll_seconds=POLL_SECO
         keeper.release_all()
     say(f"Sweep: {total} runs: {trained} trained here, {before} finished before, "
         f"{by_others} by another sweep, {len(failures)} failed; "
-        f"wall time {progress.wall_seconds():.1f} s with {executor.capacity} "
-        f"worker{'s' if executor.capacity > 1 else ''}")
+        f"wall time {progress.wall_seconds():.1f} s, {executor.capacity} at a time")
     if failures:
         listed = "; ".join(f"{run.run_id} ({error})" for run, error in failures)
         raise RuntimeError(

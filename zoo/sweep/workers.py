@@ -81,6 +81,9 @@ class Worker:
             text=True, bufsize=1)
         self.current, self.started, self.trained, self.recent = None, None, 0, []
         self._events, self._echo = events, echo
+        where = f"cores {','.join(map(str, cores))}" if cores else "all cores"
+        echo(f"[{name}] worker pid {self.process.pid} on {backend}: "
+             f"{threads} thread{'s' if threads > 1 else ''}, {where}")
         threading.Thread(target=self._read, daemon=True, name=f"zoo-{name}").start()
 
     def _read(self):
