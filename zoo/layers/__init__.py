@@ -17,6 +17,7 @@ from zoo.layers.embedding import (
 from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
+from zoo.layers.mixer_block import MixerBlock
 from zoo.layers.min_rnn import MinGRU, MinLSTM
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
@@ -30,6 +31,7 @@ __all__ = [
     "Mamba",
     "MinGRU",
     "MinLSTM",
+    "MixerBlock",
     "MultiHeadAttention",
     "PatchEmbedding",
     "PositionEmbedding",
