@@ -3,9 +3,8 @@ Compositional Skills of Sequence-to-Sequence Recurrent Networks", ICML):
 navigation commands in a small English fragment, translated to the action
 sequences an agent should perform.
 
-Every command is generated from the paper's phrase-structure grammar
-(its Figure 6 / appendix) and translated by its interpretation function
-(Figure 7):
+Every command is generated from the paper's phrase-structure grammar and
+translated by its interpretation functions (both in its appendix):
 
     C -> S and S | S after S | S
     S -> V twice | V thrice | V
@@ -133,13 +132,13 @@ SIMPLE_TEST_SHARE = 0.2
 ADD_JUMP_SHARE = 0.1  # "jump" alone, repeated to this share of training (the authors' file)
 END_TOKEN = FIRST_SYMBOL  # target id 2 ends every action sequence
 FIRST_ACTION = END_TOKEN + 1
-_FIXED_SEED = 20180711  # the simple split, the validation carve, test subsets: the same for every seed
+_FIXED_SEED = 20180711  # simple split, validation carve, test subsets: the same for every seed
 
 
 @functools.lru_cache(maxsize=1)
 def _encoded():
-    """Every command encoded once: `(sources, targets, weights, command
-    lengths, action lengths, commands)` in grammar order."""
+    """Every command encoded once: `(sources, targets, command lengths,
+    action lengths, commands)` in grammar order."""
     every = commands()
     actions = [interpret(c) for c in every]
     word_ids = {w: FIRST_SYMBOL + i for i, w in enumerate(WORDS)}
@@ -158,9 +157,10 @@ def _encoded():
 
 
 def split_commands(split):
-    """`(training rows, test rows)`: indices into `commands()` of the
-    authors' split files, before any validation carve (`add_jump`'s
-    training repeats "jump" to `ADD_JUMP_SHARE` of it, as their file does)."""
+    """`(training rows, test rows)`: indices into `commands()`, before any
+    validation carve. `length` and `add_jump` are the authors' split files
+    (`add_jump`'s training repeats "jump" to `ADD_JUMP_SHARE` of it, as
+    their file does); `simple` is a fixed random 80/20 draw of ours."""
     sources, _, _, action_lengths, every = _encoded()
     rows = np.arange(len(every))
     if split == "simple":
