@@ -69,13 +69,14 @@ def _report(args):
     return 0
 
 
-def _bench(args):
+def bench_command(args, echo=print):
+    """`zoo bench`: measure what the records lack, then write the speed page."""
     from zoo.bench import driver
     from zoo.report import speed_page
 
-    failures = driver.main(args)
+    failures = driver.main(args, echo=echo)
     paths = speed_page.write_report(args.out, args.results, peak_tflops=args.peak_tflops)
-    print("Report: " + ", ".join(str(p) for p in paths))
+    echo("Report: " + ", ".join(str(p) for p in paths))
     return 1 if failures else 0
 
 
@@ -132,7 +133,7 @@ def build_parser():
         "bench", help="train/inference speed and peak memory per family across lengths, "
                       "beside keras-hub, Keras and PyTorch reference implementations")
     bench.add_arguments(ben)
-    ben.set_defaults(handler=_bench)
+    ben.set_defaults(handler=bench_command)
     return parser
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import zoo.models
 import zoo.tasks
-from zoo.backend_adapter import loss_and_gradients
+from zoo.measure.backend import loss_and_gradients
 from zoo.tasks import START_TOKEN, Split, TaskSpec
 
 SEQ2SEQ_SPEC = TaskSpec(

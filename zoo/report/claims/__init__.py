@@ -1,0 +1,117 @@
+"""`results/claims.md`: each claim about Transformers vs RNNs, the runs that
+test it, and a verdict computed from their numbers.
+
+    from zoo.report import claims
+    claims.write_report("results/runs/claims", "results")   # claims.md, .csv, plots
+
+Reads three folders of records: the one given (the `claims` experiment:
+claims 2 and 4-9) and, beside it, `long_range` (claim 1) and `speed` (`zoo
+bench`, claim 3). A claim whose records are missing says so instead of a
+verdict. Every number shown is computed here from the records; the verdict
+rules are stated in the page and applied by the functions below.
+
+Comparison rule (`separated`): two settings differ when their means over
+seeds differ by more than the sum of their standard deviations (their mean
+± std intervals do not overlap); otherwise the page says "no difference
+measured".
+
+One file per claim (`long_range.py` ... `vit.py`), each a function of the
+records that returns a `Section` (`common.py`); this module puts them on
+the page.
+"""
+
+from pathlib import Path
+
+from zoo.report.claims.common import LONG_RANGE_DIR, SPEED_DIR, seeds_frame, table_lines
+from zoo.report.claims.gradients import section_gradients
+from zoo.report.claims.heads import section_heads
+from zoo.report.claims.long_range import section_long_range
+from zoo.report.claims.masking import section_masking
+from zoo.report.claims.norm import section_norm
+from zoo.report.claims.parallel import section_parallel
+from zoo.report.claims.positions import section_positions
+from zoo.report.claims.pretraining import section_pretraining
+from zoo.report.claims.vit import section_vit
+from zoo.report.markdown import environment_paragraph
+from zoo.report.tables import aggregate, load_records
+
+
+def _headline(verdict_lines):
+    rows = []
+    for number, (claim, line) in enumerate(verdict_lines, 1):
+        text = line.replace("**Verdict:** ", "") if line else "no records yet"
+        rows.append([str(number), claim, text])
+    return table_lines(["#", "claim", "verdict (from the numbers below)"], rows)
+
+
+CLAIM_NAMES = ("long-range dependencies", "vanishing gradients", "parallelism and O(n²)",
+               "positional encoding", "multi-head", "LayerNorm vs BatchNorm",
+               "masked attention", "pretraining then fine-tuning", "ViT on images")
+
+
+def markdown(claims_dir, folder):
+    """The page and the plots it shows."""
+    claims_dir = Path(claims_dir)
+    runs_root = claims_dir.parent
+    claims_records = load_records(claims_dir) if claims_dir.is_dir() else []
+    long_range = load_records(runs_root / LONG_RANGE_DIR) \
+        if (runs_root / LONG_RANGE_DIR).is_dir() else []
+    frame = seeds_frame(claims_records)
+    sections = [section_long_range(long_range, folder), section_gradients(frame, folder),
+                section_parallel(runs_root / SPEED_DIR, folder)]
+    sections += [section(frame, folder) for section in (
+        section_positions, section_heads, section_norm, section_masking, section_pretraining,
+        section_vit)]
+    all_records = claims_records + long_range
+    page = [
+        "# Claims about Transformers vs RNNs, measured", "",
+        "Each section states a claim, the wording it is usually given in, the setup, "
+        "the measured table and a verdict that a rule stated in the section computes from "
+        "those numbers (`zoo/report/claims/`). Means ± sample standard deviations are over "
+        "seeds. These are CPU-sized runs (`quick` profile: `_small` models, short "
+        "sequences, a few hundred steps); a verdict holds for that setting, not for every "
+        "scale. The same experiment files run at `--profile full` on an accelerator.", "",
+        f"Time: the claims runs took {_minutes(claims_records)} of run wall time (sum over "
+        f"runs; `long_range` another {_minutes(long_range)}), here run as two sweeps in "
+        "parallel, each pinned to one of the 2 cores.", "",
+        "Regenerate: `zoo run long_range --out results/runs/long_range`, "
+        "`zoo bench --out results/runs/speed`, `zoo run claims --out results/runs/claims` "
+        "(or one `claim_*` experiment at a time with the same `--out`), then "
+        "`zoo report claims`.", "",
+        "## Headline", "",
+    ]
+    page += _headline(list(zip(CLAIM_NAMES, (s.verdict for s in sections))))
+    for section in sections:
+        page += section.lines
+    page += ["## Where this was measured", "",
+             environment_paragraph(all_records) if all_records else "-", ""]
+    return "\n".join(page).rstrip() + "\n", [p for s in sections for p in s.plots]
+
+
+def _minutes(records):
+    seconds = sum(r.get("wall_seconds") or 0 for r in records)
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def write_report(claims_dir, results_dir):
+    """Write `claims.md`, `claims.csv` (the claims runs, one row per
+    configuration) and the plots; return the paths, CSV and Markdown first."""
+    folder = Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = folder / "claims.csv", folder / "claims.md"
+    claims_dir = Path(claims_dir)
+    records = load_records(claims_dir) if claims_dir.is_dir() else []
+    if records:
+        aggregate(records).to_csv(csv_path, index=False, float_format="%.6g",
+                                         lineterminator="\n")
+    text, plots = markdown(claims_dir, folder)
+    md_path.write_text(text, encoding="utf-8")
+    return ([csv_path] if records else []) + [md_path, *plots]
+
+
+def headline_table(md_path):
+    """The headline table of a written `claims.md` (for the README)."""
+    lines = Path(md_path).read_text(encoding="utf-8").splitlines()
+    start = lines.index("## Headline") + 2
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    return "\n".join(lines[start:end])

@@ -1,0 +1,218 @@
+"""What every claim section shares: the `Section` it returns, the frame of
+records it reads, mean ± std, the comparison rule, and the text helpers."""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zoo.names import RECURRENT_LOOPS as RECURRENT  # noqa: F401 (the sections' name)
+from zoo.names import family_rank  # noqa: F401 (for the sections)
+from zoo.report.tables import family_and_size, metric_value
+
+
+@dataclasses.dataclass
+class Section:
+    """One claim's part of the page: its Markdown lines, what it decided
+    (`verdicts`: per task or family, the numbers behind the verdict) and the
+    plots it drew."""
+
+    lines: list
+    verdicts: dict = dataclasses.field(default_factory=dict)
+    plots: list = dataclasses.field(default_factory=list)
+
+    @property
+    def verdict(self):
+        """The section's verdict line ("" when it has none yet)."""
+        return next((line for line in self.lines if line.startswith("**Verdict:**")), "")
+
+
+LONG_RANGE_DIR, SPEED_DIR = "long_range", "speed"  # beside the claims records
+LEAK_TOLERANCE = 1e-5  # largest probability change that still counts as no leak
+NEAR_CHANCE = 0.05  # accuracies this close to chance decide nothing
+
+SOURCES = {
+    "long_range": "“self-attention captures long-range dependencies that RNNs/LSTMs lose”",
+    "gradients": "“RNNs/LSTMs lose long-range dependencies to vanishing gradients”",
+    "parallel": "“attention trains in parallel but costs O(n²) time and memory”",
+    "positions": "“positional encoding is needed”",
+    "heads": "“multi-head attention helps”",
+    "norm": "“LayerNorm suits text better than BatchNorm”",
+    "masking": "“masked (causal) attention keeps decoders autoregressive”",
+    "pretraining": "“pretraining then fine-tuning helps”",
+    "vit": "“ViT carries the idea (attention) to images”",
+}
+
+
+# --- records -> per-configuration numbers -----------------------------------
+
+def seeds_frame(records):
+    """One row per finished record with what the claims group and compare by."""
+    rows = []
+    for record in records:
+        run = record["run"]
+        if record.get("status") != "finished":
+            continue
+        family, size = family_and_size(run["model"])
+        rows.append({
+            "model": run["model"], "family": family, "size": size, "task": run["task"],
+            "knobs": run.get("task_knobs") or {}, "overrides": run.get("model_overrides") or {},
+            "pretrain_steps": run.get("pretrain_steps"), "seed": run["seed"],
+            "metric": record["metric"], "test": metric_value(record),
+            "record": record,
+        })
+    return pd.DataFrame(rows)
+
+
+def mean_std(values):
+    """`(mean, sample std)` of finite values; std NaN for one value."""
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not values:
+        return float("nan"), float("nan")
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+    return float(np.mean(values)), std
+
+
+def separated(a, b):
+    """Whether `(mean, std)` pairs `a` and `b` differ beyond the seeds' spread."""
+    (ma, sa), (mb, sb) = a, b
+    if not (math.isfinite(ma) and math.isfinite(mb)):
+        return False
+    return abs(ma - mb) > (sa if math.isfinite(sa) else 0.0) + (sb if math.isfinite(sb) else 0.0)
+
+
+def fmt(pair, digits=3):
+    mean, std = pair
+    if not math.isfinite(mean):
+        return "-"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if math.isfinite(std) else f"{mean:.{digits}f}"
+
+
+def table_lines(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+
+
+def seeds_text(frame):
+    settings = {}
+    for record in frame["record"]:
+        run = dict(record["run"], seed=None)
+        settings.setdefault(json.dumps(run, sort_keys=True), set()).add(record["run"]["seed"])
+    counts = [len(seeds) for seeds in settings.values()]
+    low, high = min(counts), max(counts)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def budget_text(record):
+    run = record["run"]
+    text = (f"{run.get('steps') or str(run.get('epochs')) + ' epoch(s)'} steps of batch "
+            f"{run['batch_size']}, {run.get('optimizer', 'adam')} lr {run['learning_rate']}")
+    if run.get("schedule", "constant") != "constant":
+        text += f" ({run['schedule']})"
+    return text
+
+
+def knobs_text(knobs):
+    return ", ".join(f"{k}={v}" for k, v in sorted(knobs.items())) or "defaults"
+
+
+def common_knobs(knob_sets):
+    """The knobs every run shares (those that vary are the variants)."""
+    knob_sets = list(knob_sets)
+    return {k: v for k, v in knob_sets[0].items() if all(ks.get(k) == v for ks in knob_sets)}
+
+
+def span(values):
+    return f"{values[0]:,}" if values[0] == values[-1] else f"{values[0]:,}-{values[-1]:,}"
+
+
+def params_text(frame):
+    mixer = sorted({r["params"]["mixer"] for r in frame["record"]})
+    total = sorted({r["params"]["total"] for r in frame["record"]})
+    return f"mixer parameters {span(mixer)} (total {span(total)})"
+
+
+def setup_line(frame, extra=""):
+    first = frame["record"].iloc[0]
+    tasks = sorted(frame["task"].unique())
+    knobs = "; ".join(f"`{t}` {knobs_text(common_knobs(frame[frame['task'] == t]['knobs']))}"
+                      for t in tasks)
+    budgets = sorted({budget_text(r) for r in frame["record"]})
+    return (f"Setup: {', '.join(sorted(frame['model'].unique()))}; {knobs}; "
+            f"{' / '.join(budgets)}; {params_text(frame)}; seeds per setting: "
+            f"{seeds_text(frame)}.{(' ' + extra) if extra else ''} Records: "
+            f"{len(frame)} runs, {frame['record'].map(lambda r: r.get('wall_seconds') or 0).sum() / 60:.1f} "
+            f"min of run wall time ({first['environment'].get('backend')}).")
+
+
+def plot_lines(paths, folder):
+    return [f"![{Path(p).stem}]({Path(p).relative_to(folder).as_posix()})" for p in paths] + [""]
+
+
+def missing_section(title, what, command=None):
+    command = command or f"zoo run {what} --out results/runs/claims"
+    return [f"## {title}", "", f"No records yet for this claim ({what}). Produce them with "
+            f"`{command}`, then `zoo report claims`.", ""]
+
+
+def verdict_line(verdicts):
+    parts = [f"`{task}`: {text}" for task, text in verdicts.items()]
+    if not parts:
+        return "**Verdict:** none yet (no setting has records on both sides of the comparison)."
+    return "**Verdict:** " + "; ".join(parts) + "."
+
+
+def scores_by(frame, keys):
+    """`{key tuple: (mean, std)}` of the test metric."""
+    return {key if isinstance(key, tuple) else (key,): mean_std(group["test"])
+            for key, group in frame.groupby(keys, dropna=False)}
+
+
+def model_setting(record, field):
+    """The value of model hyperparameter `field` the run trained with (the
+    record's resolved `model_config`: the preset with the run's overrides)."""
+    return record["model_config"][field]
+
+
+def with_setting(frame, field):
+    """Column `variant`: the value of model hyperparameter `field` in each run."""
+    return frame.assign(variant=[model_setting(r, field) for r in frame["record"]])
+
+
+def ablation_section(title, source, claim, frame, tasks, field, order, verdict, experiment,
+                      changed):
+    """`(lines, scores)` of a table of settings x tasks, from the runs of the
+    Transformer on `tasks` whose overrides touch only `changed`."""
+    rows = frame[frame["task"].isin(tasks) & (frame["family"] == "transformer")
+                 & (frame["pretrain_steps"].isna())
+                 & frame["overrides"].map(lambda o: set(o) <= set(changed))] \
+        if len(frame) else frame
+    if len(rows):
+        rows = with_setting(rows, field) if isinstance(field, str) else field(rows)
+        rows = rows[rows["variant"].isin(order)]
+    if rows.empty:
+        return Section(missing_section(title, experiment))
+    lines = [f"## {title}", "", f"Source: {source}.", "", f"Claim: {claim}", "",
+             setup_line(rows), ""]
+    table, scores = [], {}
+    for variant in order:
+        cells = [str(variant)]
+        for task in tasks:
+            group = rows[(rows["task"] == task) & (rows["variant"] == variant)]
+            scores[(task, variant)] = mean_std(group["test"])
+            cells.append(fmt(scores[(task, variant)]))
+        table.append(cells)
+    lines += table_lines(["setting"] + [f"`{t}` test accuracy" for t in tasks], table)
+    lines += verdict(scores) + [""]
+    return Section(lines, scores)
+
+
+def best_of(scores, task, variants):
+    present = [v for v in variants if math.isfinite(scores.get((task, v), (math.nan,))[0])]
+    return max(present, key=lambda v: scores[(task, v)][0]) if present else None

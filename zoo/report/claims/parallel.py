@@ -1,0 +1,99 @@
+"""3. Parallel training and the O(n²) cost of attention (`zoo bench` records)."""
+
+import math
+from pathlib import Path
+
+from zoo.report.claims.common import SOURCES, Section, family_rank, missing_section, table_lines
+
+
+def section_parallel(speed_dir, folder):
+    title = "3. Parallel training and the O(n²) cost of attention"
+    from zoo.report import speed
+    from zoo.report.plots import fit_exponent
+
+    records = speed.load_records(speed_dir) if Path(speed_dir).is_dir() else []
+    if not records:
+        return Section(missing_section(title, "speed", "zoo bench --out results/runs/speed"))
+    table = speed.results_table(records)
+    ok = table[(table["status"] == "ok") & (table["kind"] == "zoo")]
+    lines = [f"## {title}", "", f"Source: {SOURCES['parallel']}.", "",
+             "Claim: a Transformer's train step processes all positions at once (more "
+             "tokens per second than a recurrent loop at short lengths), but its time and "
+             "memory grow quadratically with the length, so an LSTM overtakes it at "
+             "some length.", "",
+             f"Setup: `zoo bench` ({len(records)} measurements; see [speed.md](speed.md) "
+             "for the method and every implementation): the zoo's own layers, "
+             f"{', '.join(sorted(ok['size'].unique()))} size, batch "
+             f"{', '.join(map(str, sorted(ok['batch_size'].unique())))}, lengths "
+             f"{', '.join(map(str, sorted(ok['sequence_length'].unique())))}; train-step "
+             "time and peak memory are medians of timed steps (one measurement per "
+             "length, no seeds: a speed, not a learning result).", ""]
+    rows, facts = [], {}
+    for (implementation, family), group in sorted(
+            ok.groupby(["implementation", "family"]),
+            key=lambda i: (i[0][0], family_rank(i[0][1]))):
+        group = group.sort_values("sequence_length")
+        lengths = group["sequence_length"].to_numpy()
+        time_all = fit_exponent(lengths, group["train_step_ms"])
+        time_top = fit_exponent(lengths[-2:], group["train_step_ms"].to_numpy()[-2:])
+        memory = fit_exponent(lengths, group["memory_above_start_mb"])
+        tokens = (group["train_tokens_per_second"].to_numpy()[0], int(lengths[0]))
+        facts[(implementation, family)] = {"time": time_all, "time_top": time_top,
+                                           "memory": memory, "first_tokens": tokens}
+        rows.append([implementation, family, f"{lengths[0]}-{lengths[-1]}",
+                     f"{time_all:.2f}", f"{time_top:.2f}",
+                     "-" if math.isnan(memory) else f"{memory:.2f}",
+                     f"{tokens[0]:,.0f} at T={tokens[1]}"])
+    lines += ["Fitted k of y ~ T^k (1: linear, 2: quadratic) over all lengths, and between "
+              "the two longest:", ""]
+    lines += table_lines(["implementation", "family", "lengths", "train-step k",
+                     "train-step k (two longest)", "memory k", "train tokens/s (shortest)"],
+                    rows)
+    crossovers = {}
+    for implementation in sorted(ok["implementation"].unique()):
+        group = ok[ok["implementation"] == implementation]
+        lstm = group[group["family"] == "lstm"].set_index("sequence_length")["train_step_ms"]
+        attention = group[group["family"] == "transformer"].set_index(
+            "sequence_length")["train_step_ms"]
+        if len(lstm) and len(attention):
+            crossovers[implementation] = speed.crossover(lstm, attention, "lstm")
+    lines += ["Where the LSTM's train step becomes faster than the Transformer's "
+              "(interpolated in log-log between measured lengths):", ""]
+    lines += table_lines(["implementation", "LSTM vs Transformer"],
+                    [[k, v] for k, v in crossovers.items()])
+    quadratic = {k: v for k, v in facts.items() if k[1] == "transformer"}
+    recurrent = {k: v for k, v in facts.items() if k[1] == "lstm"}
+    texts = []
+    if quadratic:
+        tops = [v["time_top"] for v in quadratic.values()]
+        mems = [v["memory"] for v in quadratic.values() if not math.isnan(v["memory"])]
+        lstm_tops = [v["time_top"] for v in recurrent.values()]
+        time_text = (f"train-step exponent of attention between the two longest lengths "
+                     f"{min(tops):.2f}-{max(tops):.2f}"
+                     + (f" vs LSTM {min(lstm_tops):.2f}-{max(lstm_tops):.2f}"
+                        if lstm_tops else ""))
+        verdict_time = "holds" if min(tops) >= 1.5 else (
+            "holds only at the longest lengths" if max(tops) >= 1.5 else "not reached")
+        texts.append(f"O(n²) time: {verdict_time} ({time_text})")
+        if mems:
+            verdict_memory = "holds" if min(mems) >= 1.5 else (
+                "holds for some backends" if max(mems) >= 1.5 else
+                "not reached at these lengths")
+            texts.append(f"O(n²) memory: {verdict_memory} (memory exponent "
+                         f"{min(mems):.2f}-{max(mems):.2f})")
+    if crossovers:
+        crossed = {k: v for k, v in crossovers.items() if v.startswith("T ≈")}
+        lstm_ahead = [k for k, v in crossovers.items() if v.endswith("lstm faster throughout")]
+        if len(crossed) == len(crossovers):
+            word = "holds"
+        elif crossed:
+            word = "holds only on " + ", ".join(crossed)
+        elif len(lstm_ahead) == len(crossovers):
+            word = "does not hold on this machine (the LSTM's step is faster at every length)"
+        else:
+            word = "holds only in part (attention faster at every length, no crossover)"
+        texts.append(f"faster in parallel, then overtaken by the LSTM: {word} ("
+                     + "; ".join(f"{k}: {v}" for k, v in crossovers.items()) + ")")
+    lines += ["Rule: O(n²) holds when the exponent between the two longest lengths is "
+              "≥ 1.5.", "", "**Verdict:** " + "; ".join(texts) + ".", ""]
+    return Section(lines, facts)

@@ -1,0 +1,5 @@
+import sys
+
+from zoo.runner.child import main
+
+sys.exit(main())

@@ -1,0 +1,179 @@
+"""`Run`: one training run, as a frozen, hashable, JSON-round-tripping config.
+
+    from zoo.runner import Run
+    run = Run("lstm_small", "copying", {"sequence_length": 50}, steps=500)
+    run.run_id          # 'lstm_small--copying--s0--1a2b3c4d': its folder name
+    run.resolve()       # the task and model config; any bad value raises now
+"""
+
+import dataclasses
+import hashlib
+import json
+from typing import Optional
+
+import keras
+
+import zoo.models
+import zoo.tasks
+from zoo.names import PRECISIONS
+from zoo.runner import pretraining, probes
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+JIT_CHOICES = ("auto", True, False)
+DISTRIBUTIONS = (None, "data_parallel")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run: model preset + overrides, task + knobs, budget, optimizer, seed.
+
+    model: a registered model name, e.g. `"lstm_small"`.
+    task: a registered task name, e.g. `"copying"`.
+    task_knobs: knobs of the task (`{"sequence_length": 200}`).
+    model_overrides: hyperparameters replacing the preset's (`{"num_heads": 1}`).
+    Budget (training stops at whichever comes first, or once solved):
+        epochs: passes over the training split.
+        steps: optimizer steps in total; when given, replaces `epochs`
+            (the training split is cycled as often as needed).
+        max_seconds: wall-clock seconds of training.
+    Optimizer:
+        optimizer: one of `OPTIMIZERS`; learning_rate; weight_decay (adamw,
+            and decoupled decay for the others when > 0); clipnorm.
+        schedule: `"constant"`, `"cosine"` (decay to 0 over the step budget)
+            or `"warmup_cosine"` (linear warm-up over 10 % of it, then cosine).
+    batch_size: examples per step.
+    jit_compile: passed to `model.compile` (`"auto"`, True = XLA / jit).
+    precision: the Keras dtype policy (`"mixed_bfloat16"` on GPUs).
+    distribution: None (one device) or `"data_parallel"`: Keras's
+        `DataParallel` over every local device (JAX backend), each batch
+        split evenly across them.
+    seed: seeds the data (`task.build(seed)`) and the weights.
+    probes: names from `zoo.runner.probes.PROBES` measured on the model and
+        recorded under `record["probes"]` (`"gradients"` also at
+        initialisation).
+    pretrain_steps: when set, the model first self-pretrains for this many
+        steps with a masked-token objective on the task's training inputs
+        (`zoo.runner.pretraining`), is saved to `pretrained.keras` in the run's
+        folder and loaded back from it, then trains on the task.
+    pretrain_mask_rate: the share of tokens masked in pretraining.
+
+    Fields left at their defaults do not enter `run_id`, so adding a field
+    later keeps the ids (and the finished runs) of existing experiments.
+    """
+
+    model: str
+    task: str
+    task_knobs: dict = dataclasses.field(default_factory=dict)
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 1
+    steps: Optional[int] = None
+    max_seconds: Optional[float] = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    clipnorm: Optional[float] = None
+    jit_compile: object = "auto"
+    precision: str = "float32"
+    distribution: Optional[str] = None
+    seed: int = 0
+    probes: tuple = ()
+    pretrain_steps: Optional[int] = None
+    pretrain_mask_rate: float = 0.15
+
+    def __post_init__(self):
+        # JSON gives lists; a tuple keeps the run hashable and its id stable
+        if isinstance(self.probes, (list, tuple)):
+            object.__setattr__(self, "probes", tuple(self.probes))
+
+    def to_dict(self):
+        """The run as JSON would give it back (`probes` a list)."""
+        values = dataclasses.asdict(self)
+        values["probes"] = list(self.probes)
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        """The run a `to_dict()` (or a record's `"run"`) describes."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise ValueError(f"Unknown Run fields {unknown}; valid: {sorted(fields)}")
+        return cls(**values)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def run_id(self):
+        """A folder name that says what ran and is unique to the configuration."""
+        defaults = type(self)(model=self.model, task=self.task).to_dict()
+        identity = {k: v for k, v in self.to_dict().items()
+                    if k in ("model", "task") or v != defaults[k]}
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.model}--{self.task}--s{self.seed}--{digest}"
+
+    def resolve(self):
+        """The task and the model config, raising any configuration error now.
+
+        Call before training starts so that a bad name, knob or override
+        fails at once, not after other runs have trained.
+        """
+        task = zoo.tasks.get(self.task, **self.task_knobs)
+        config = zoo.models.config(self.model, **self.model_overrides)
+        for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
+            value = getattr(self, name)
+            if name in ("steps", "pretrain_steps") and value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                self._invalid(name, value, "a positive integer")
+        for name in ("learning_rate", "max_seconds", "clipnorm"):
+            value = getattr(self, name)
+            if value is None and name != "learning_rate":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                self._invalid(name, value, "a positive number")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
+                or self.weight_decay < 0:
+            self._invalid("weight_decay", self.weight_decay, "a number >= 0")
+        for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+                            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES),
+                            ("distribution", DISTRIBUTIONS)):
+            value = getattr(self, name)
+            if not any(value is v or (isinstance(v, str) and value == v) for v in valid):
+                self._invalid(name, value, f"one of {list(valid)}")
+        if self.seed != int(self.seed) or isinstance(self.seed, bool):
+            self._invalid("seed", self.seed, "an integer")
+        if isinstance(self.pretrain_mask_rate, bool) or not isinstance(
+                self.pretrain_mask_rate, (int, float)) or not 0 < self.pretrain_mask_rate < 1:
+            self._invalid("pretrain_mask_rate", self.pretrain_mask_rate, "a number in (0, 1)")
+        if not isinstance(self.probes, tuple):
+            self._invalid("probes", self.probes, f"a list of names from {list(probes.PROBES)}")
+        probes.check(self.probes, self.model, task)
+        if self.pretrain_steps is not None:
+            pretraining.pretraining_spec(task.spec)  # token inputs only
+        return task, config
+
+    def devices(self):
+        """The devices this run trains on (several with data_parallel)."""
+        if self.distribution is None:
+            return 1
+        if keras.backend.backend() != "jax":
+            raise ValueError(
+                f"distribution={self.distribution!r} uses keras.distribution, which "
+                f"needs the JAX backend; this process runs {keras.backend.backend()!r}. "
+                "Set KERAS_BACKEND=jax (or `zoo run --backend jax`)."
+            )
+        count = len(keras.distribution.list_devices())
+        if self.batch_size % count:
+            self._invalid("batch_size", self.batch_size,
+                          f"a multiple of the {count} devices data_parallel splits it over")
+        return count
+
+    def _invalid(self, name, value, expected):
+        raise ValueError(
+            f"Received an invalid value for `{name}` of run {self.model} on {self.task}, "
+            f"expected {expected}. Received: {name}={value!r}"
+        )
