@@ -4,9 +4,8 @@ import json
 import math
 from pathlib import Path
 
-import pytest
-
 import pandas as pd
+import pytest
 
 from zoo import record as run_record
 from zoo import report

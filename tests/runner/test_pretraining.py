@@ -4,8 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.runner import pretraining
-from zoo.runner import Run, train_and_evaluate
+from zoo.runner import Run, pretraining, train_and_evaluate
 
 LISTOPS = {"min_length": 10, "max_length": 30, "max_depth": 3, "max_args": 3,
            "num_train": 64, "num_validation": 16, "num_test": 16}

@@ -6,8 +6,7 @@ import pytest
 
 import zoo.models
 import zoo.tasks
-from zoo.runner import probes
-from zoo.runner import Run, train_and_evaluate
+from zoo.runner import Run, probes, train_and_evaluate
 
 TINY_LM = dict(prefix_length=5, vocabulary_size=8, num_train=64, num_validation=16,
                num_test=16)

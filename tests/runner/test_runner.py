@@ -179,9 +179,9 @@ def test_chunked_evaluation_equals_scoring_the_whole_split(monkeypatch):
     import keras
     import numpy as np
 
-    from zoo.runner import evaluation
     import zoo.models
     import zoo.tasks
+    from zoo.runner import evaluation
 
     task = zoo.tasks.get("copying", sequence_length=6, copy_length=2, num_train=8,
                          num_validation=8, num_test=50)

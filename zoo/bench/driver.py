@@ -7,9 +7,14 @@ import subprocess
 import sys
 import tempfile
 
-from zoo.bench.options import plan_jobs, check_positive
+from zoo.bench.options import check_positive, plan_jobs
 from zoo.bench.records import (
-    base_record, child_environment, is_final, read, record_path, write_record,
+    base_record,
+    child_environment,
+    is_final,
+    read,
+    record_path,
+    write_record,
 )
 from zoo.bench.worker import PROTOCOL
 

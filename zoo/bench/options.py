@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 
-from zoo.bench.references import FAMILIES, PRECISIONS, REFERENCES_BY_FAMILY
 from zoo.bench.records import child_environment
-from zoo.names import BACKENDS, PROFILES as PROFILE_NAMES
+from zoo.bench.references import FAMILIES, PRECISIONS, REFERENCES_BY_FAMILY
+from zoo.names import BACKENDS
+from zoo.names import PROFILES as PROFILE_NAMES
 
 JIT_MODES = ("auto", "on", "off", "both")  # `--jit`: Keras's choice, XLA on, off, or both
 DEFAULT_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)

@@ -8,8 +8,8 @@ import statistics
 import time
 
 from zoo.bench import references
-from zoo.bench.references import implementation_label
 from zoo.bench.records import base_record, is_final, read, record_path, stop_reason, write_record
+from zoo.bench.references import implementation_label
 from zoo.measure import backend
 
 PROTOCOL = "ZOO-BENCH"  # prefix of the worker's progress lines on stdout

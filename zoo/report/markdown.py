@@ -6,8 +6,19 @@ from pathlib import Path
 
 from zoo.report import references
 from zoo.report.tables import (
-    LABELS, as_float, human, joined, missing, mean_and_std, multi_length_tasks, number,
-    solved_mark, aggregate, load_records, solved_lengths, knobs_beside_length,
+    LABELS,
+    aggregate,
+    as_float,
+    human,
+    joined,
+    knobs_beside_length,
+    load_records,
+    mean_and_std,
+    missing,
+    multi_length_tasks,
+    number,
+    solved_lengths,
+    solved_mark,
 )
 
 _BACKEND_LIBRARIES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"),

@@ -5,8 +5,16 @@ from pathlib import Path
 
 from zoo.names import family_rank
 from zoo.report.speed import (
-    LRA_TPU_TRANSFORMER, TARGET_ON_BEST_BACKEND, TARGET_ON_TENSORFLOW, WORKLOAD, csv_text,
-    fastest_by_table, crossover, load_records, missing, results_table,
+    LRA_TPU_TRANSFORMER,
+    TARGET_ON_BEST_BACKEND,
+    TARGET_ON_TENSORFLOW,
+    WORKLOAD,
+    crossover,
+    csv_text,
+    fastest_by_table,
+    load_records,
+    missing,
+    results_table,
 )
 
 

@@ -37,8 +37,8 @@ import statistics
 import numpy as np
 import pandas as pd
 
-from zoo.record import load_run_records
 from zoo.names import family_rank, size_rank, split_model_name
+from zoo.record import load_run_records
 from zoo.report import references
 
 LOWER_IS_BETTER = ("mse", "mae", "loss")  # for records older than `higher_is_better`

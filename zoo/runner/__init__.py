@@ -19,7 +19,13 @@ has one holds a finished run and a killed run leaves none.
 
 from zoo.runner.evaluation import evaluate, inference_samples_per_second
 from zoo.runner.run import DISTRIBUTIONS, JIT_CHOICES, OPTIMIZERS, SCHEDULES, Run
-from zoo.runner.training import build_data, input_length, load_record, make_optimizer, train_and_evaluate
+from zoo.runner.training import (
+    build_data,
+    input_length,
+    load_record,
+    make_optimizer,
+    train_and_evaluate,
+)
 
 __all__ = [
     "DISTRIBUTIONS",

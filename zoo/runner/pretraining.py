@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from zoo.tasks.base import split_rng
+from zoo.tasks.seeds import split_rng
 
 
 def pretraining_spec(spec):

@@ -2,7 +2,7 @@
 
 import keras
 
-from zoo.tasks.base import stream_rng
+from zoo.tasks.seeds import stream_rng
 
 
 class SyntheticStream(keras.utils.PyDataset):

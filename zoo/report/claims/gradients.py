@@ -1,11 +1,20 @@
 """2. Vanishing gradients: gradient norm by distance, at initialisation and trained."""
 
-import numpy as np
 from pathlib import Path
 
+import numpy as np
+
 from zoo.report.claims.common import (
-    RECURRENT, SOURCES, Section, family_rank, fmt, mean_std, missing_section, plot_lines,
-    setup_line, table_lines,
+    RECURRENT,
+    SOURCES,
+    Section,
+    family_rank,
+    fmt,
+    mean_std,
+    missing_section,
+    plot_lines,
+    setup_line,
+    table_lines,
 )
 
 

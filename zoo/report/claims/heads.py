@@ -3,7 +3,12 @@
 import math
 
 from zoo.report.claims.common import (
-    SOURCES, ablation_section, best_of, fmt, separated, verdict_line,
+    SOURCES,
+    ablation_section,
+    best_of,
+    fmt,
+    separated,
+    verdict_line,
 )
 
 

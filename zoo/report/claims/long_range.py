@@ -1,11 +1,19 @@
 """1. Long-range dependencies: the longest length each family solves (`long_range` records)."""
 
-import numpy as np
 from pathlib import Path
 
+import numpy as np
+
 from zoo.report.claims.common import (
-    RECURRENT, SOURCES, Section, budget_text, family_rank, missing_section, plot_lines,
-    table_lines, verdict_line,
+    RECURRENT,
+    SOURCES,
+    Section,
+    budget_text,
+    family_rank,
+    missing_section,
+    plot_lines,
+    table_lines,
+    verdict_line,
 )
 from zoo.report.tables import aggregate
 

@@ -1,8 +1,16 @@
 """7. Masked (causal) attention: leak, loss floor, generation."""
 
 from zoo.report.claims.common import (
-    LEAK_TOLERANCE, SOURCES, Section, fmt, mean_std, missing_section, separated, setup_line,
-    table_lines, with_setting,
+    LEAK_TOLERANCE,
+    SOURCES,
+    Section,
+    fmt,
+    mean_std,
+    missing_section,
+    separated,
+    setup_line,
+    table_lines,
+    with_setting,
 )
 
 

@@ -1,7 +1,13 @@
 """6. LayerNorm vs BatchNorm vs RMSNorm, pre vs post."""
 
 from zoo.report.claims.common import (
-    SOURCES, ablation_section, best_of, fmt, model_setting, separated, verdict_line,
+    SOURCES,
+    ablation_section,
+    best_of,
+    fmt,
+    model_setting,
+    separated,
+    verdict_line,
 )
 
 

@@ -5,8 +5,18 @@ from pathlib import Path
 import pandas as pd
 
 from zoo.report.claims.common import (
-    SOURCES, Section, fmt, mean_std, missing_section, plot_lines, scores_by, separated,
-    setup_line, table_lines, verdict_line, with_setting,
+    SOURCES,
+    Section,
+    fmt,
+    mean_std,
+    missing_section,
+    plot_lines,
+    scores_by,
+    separated,
+    setup_line,
+    table_lines,
+    verdict_line,
+    with_setting,
 )
 
 

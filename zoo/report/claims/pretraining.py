@@ -3,8 +3,17 @@
 import math
 
 from zoo.report.claims.common import (
-    NEAR_CHANCE, SOURCES, Section, fmt, mean_std, missing_section, scores_by, separated,
-    setup_line, table_lines, verdict_line,
+    NEAR_CHANCE,
+    SOURCES,
+    Section,
+    fmt,
+    mean_std,
+    missing_section,
+    scores_by,
+    separated,
+    setup_line,
+    table_lines,
+    verdict_line,
 )
 
 

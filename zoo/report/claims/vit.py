@@ -5,8 +5,17 @@ import math
 import numpy as np
 
 from zoo.report.claims.common import (
-    SOURCES, Section, family_and_size, family_rank, fmt, mean_std, missing_section,
-    scores_by, separated, setup_line, table_lines,
+    SOURCES,
+    Section,
+    family_and_size,
+    family_rank,
+    fmt,
+    mean_std,
+    missing_section,
+    scores_by,
+    separated,
+    setup_line,
+    table_lines,
 )
 
 
