@@ -13,7 +13,7 @@ import pytest
 from task_test_helpers import SHARED_DATASETS, make_cifar10_folder, tiny
 
 import zoo.tasks
-from zoo.tasks import datasets
+from zoo.tasks import datasets, files
 from zoo.tasks.datasets import DatasetUnavailableError, lra_grayscale
 
 
@@ -205,7 +205,7 @@ def test_failed_download_says_what_failed(tmp_path, monkeypatch):
     def unreachable(keras_file, folder):
         raise OSError("[Errno 101] Network is unreachable")
 
-    monkeypatch.setattr(datasets, "_download_file", unreachable)
+    monkeypatch.setattr(files, "_download_file", unreachable)
     with pytest.raises(DatasetUnavailableError) as error:
         tiny("imdb", data_dir=str(tmp_path)).build()
     message = str(error.value)
@@ -216,7 +216,7 @@ def test_failed_download_says_what_failed(tmp_path, monkeypatch):
 def test_download_lands_in_the_data_folder_under_kerass_name(tmp_path, monkeypatch, data_dir):
     # The real download path, with the network replaced by a copy of the file.
     monkeypatch.delenv("ZOO_OFFLINE")
-    monkeypatch.setattr(datasets.socket, "create_connection", lambda *a, **k: _Closable())
+    monkeypatch.setattr(files.socket, "create_connection", lambda *a, **k: _Closable())
 
     def fake_urlretrieve(url, target, progress=None):
         assert url == datasets.MNIST_FILE.origin
