@@ -3,10 +3,19 @@
     import zoo.models
     zoo.models.names("lstm_*")                  # ['lstm_base', 'lstm_small', 'lstm_tiny']
     model = zoo.models.get("lstm_small", task.spec, hidden_dim=96)
+    zoo.models.state_size("mamba_small", task.spec)   # floats carried per sequence
 """
 
-from zoo.models import recurrent, seq2seq, transformer, vit  # noqa: F401 (register)
-from zoo.models.registry import SIZES, config, families, get, names, parse
+from zoo.models import (  # noqa: F401 (register)
+    linear_transformer,
+    recurrent,
+    scan,
+    seq2seq,
+    state,
+    transformer,
+    vit,
+)
+from zoo.models.registry import SIZES, config, families, get, names, parse, state_size
 from zoo.models.seq2seq import greedy_decode
 from zoo.models.skeleton import IncompatibleTaskError, count_params
 
@@ -20,4 +29,5 @@ __all__ = [
     "greedy_decode",
     "names",
     "parse",
+    "state_size",
 ]

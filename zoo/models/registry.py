@@ -6,12 +6,16 @@ name)` function and presets `{size: values}`. A model name is
 
     zoo.models.names("lstm_*")           # ['lstm_base', 'lstm_small', 'lstm_tiny']
     zoo.models.get("lstm_small", task.spec, hidden_dim=96)   # -> keras.Model
+    zoo.models.state_size("lstm_small", task.spec)            # -> 256 floats
+
+A family may also state its state size: the floats a model carries per
+sequence while generating (Zoology's column), from its config and the lengths.
 """
 
 import dataclasses
 import difflib
 import fnmatch
-from typing import Callable
+from typing import Callable, Optional
 
 SIZES = ("tiny", "small", "base")
 
@@ -23,6 +27,7 @@ class Family:
     build: Callable
     presets: dict
     description: str
+    state_size: Optional[Callable] = None
 
     def config(self, size, **overrides):
         if size not in self.presets:
@@ -43,10 +48,21 @@ class Family:
 _FAMILIES: dict = {}
 
 
-def register_family(name, config_class, build, presets, description):
+def register_family(name, config_class, build, presets, description, state_size=None):
+    """Register a family. state_size: `state_size(config, lengths) -> int`,
+    the floats a model carries per sequence while generating; `lengths` is a
+    dict with `"sequence"` (input steps), `"target"` (output steps, for
+    encoder-decoders) and `"image_shape"` (for image models, else None)."""
     if name in _FAMILIES:
         raise ValueError(f"Model family {name!r} is registered twice.")
-    _FAMILIES[name] = Family(name, config_class, build, presets, description)
+    _FAMILIES[name] = Family(name, config_class, build, presets, description, state_size)
+
+
+def set_state_size(name, state_size):
+    """Attach a state-size rule to an already registered family."""
+    if name not in _FAMILIES:
+        raise KeyError(f"Unknown model family {name!r}; valid: {sorted(_FAMILIES)}")
+    _FAMILIES[name] = dataclasses.replace(_FAMILIES[name], state_size=state_size)
 
 
 def families():
@@ -85,3 +101,38 @@ def get(name, spec, **overrides):
     """
     family, size = parse(name)
     return family.build(spec, family.config(size, **overrides), name=name)
+
+
+def _lengths(spec_or_sequence_length):
+    value = spec_or_sequence_length
+    if isinstance(value, bool) or not (isinstance(value, int) or hasattr(value, "sequence_length")):
+        raise ValueError(
+            "Expected a task spec or a positive int sequence length. "
+            f"Received: spec_or_sequence_length={value!r}"
+        )
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"Expected a positive sequence length. Received: {value!r}")
+        return {"sequence": value, "target": value, "image_shape": None}
+    return {
+        "sequence": value.sequence_length,
+        "target": value.target_length or value.sequence_length,
+        "image_shape": getattr(value, "image_shape", None),
+    }
+
+
+def state_size(name, spec_or_sequence_length, **overrides):
+    """Floats model `name` carries per sequence while generating (Zoology's
+    state size): hidden units of an RNN (h and c for an LSTM), d x N of an
+    SSM, the key-value cache `2 x T x d x layers` of attention, `d_k x d_v`
+    per head of linear attention.
+
+    spec_or_sequence_length: a task spec (its lengths are used: input length,
+    target length for encoder-decoders, image shape for ViT) or an int length
+    T (for ViT, the number of tokens attended over). `overrides` as for `get`.
+    """
+    family, size = parse(name)
+    if family.state_size is None:
+        raise ValueError(f"Model family {family.name!r} states no state size.")
+    lengths = _lengths(spec_or_sequence_length)
+    return int(family.state_size(family.config(size, **overrides), lengths))
