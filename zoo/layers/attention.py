@@ -5,10 +5,24 @@ value and output `EinsumDense` kernels and biases, in that order), so weights
 copy between the two and a test checks that outputs agree. Unlike the Keras
 layer it can rotate queries and keys by position (rotary embedding).
 
-The fused path (`keras.ops.dot_product_attention`) is taken whenever attention
-weights are neither returned nor dropped out and `value_dim == key_dim`; on GPU
-backends that reaches cuDNN / flash kernels. Otherwise the weights are computed
-explicitly.
+Three ways to compute the same attention (`implementation`):
+
+- `"fused"`: `keras.ops.dot_product_attention`, the backend's kernel. PyTorch
+  reaches flash / memory-efficient kernels on CPU and GPU, JAX cuDNN flash
+  attention on recent GPUs in half precision; elsewhere (TensorFlow, JAX on a
+  CPU) the backend builds the full score matrix.
+- `"chunked"`: queries and keys in chunks with an online softmax and a
+  backward pass that recomputes each block (`zoo/layers/chunked_attention.py`):
+  memory linear in the sequence length on every backend and device.
+- `"full"`: the `(batch, heads, T, S)` weights computed explicitly.
+- `"auto"` (the default): fused where the backend has a fused kernel for these
+  inputs on this device (and, for keys longer than `chunk_size`, no mask that
+  would have to be materialised as `(T, S)`); otherwise chunked when the keys
+  are longer than `chunk_size`, full when they are not.
+
+Returning the weights, or dropping them out while training, always takes the
+full path (a fused or chunked kernel never holds the weights). So does
+`"fused"` when `value_dim != key_dim` (JAX's kernel needs them equal).
 """
 
 import math
@@ -16,8 +30,11 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_positive, check_rate
+from zoo.layers import backend_kernels, chunked_attention
+from zoo.layers._validation import check_choice, check_positive, check_rate
 from zoo.layers.embedding import RotaryEmbedding
+
+IMPLEMENTATIONS = ("auto", "fused", "chunked", "full")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -33,6 +50,10 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim: features of the output; defaults to the query's features.
         rotary: rotate queries and keys by position (RoPE) before attending.
         max_wavelength: longest wavelength of the rotary embedding.
+        implementation: `"auto"`, `"fused"`, `"chunked"` or `"full"` (module
+            docstring).
+        chunk_size: queries and keys per chunk on the chunked path, and the
+            key length above which `"auto"` leaves the full path.
         kernel_initializer, bias_initializer: initializers of the projections.
 
     Call arguments (as in `keras.layers.MultiHeadAttention`):
@@ -56,6 +77,8 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim=None,
         rotary=False,
         max_wavelength=10000,
+        implementation="auto",
+        chunk_size=128,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
@@ -64,6 +87,12 @@ class MultiHeadAttention(keras.layers.Layer):
         check_positive("num_heads", num_heads)
         check_positive("key_dim", key_dim)
         check_rate("dropout", dropout)
+        check_choice("implementation", implementation, IMPLEMENTATIONS)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(
+                "Received an invalid value for `chunk_size`, expected a positive "
+                f"integer. Received: chunk_size={chunk_size!r}"
+            )
         if rotary and key_dim % 2:
             raise ValueError(
                 "Rotary attention needs an even `key_dim` (features are rotated "
@@ -77,6 +106,8 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dim = output_dim
         self.rotary = bool(rotary)
         self.max_wavelength = max_wavelength
+        self.implementation = implementation
+        self.chunk_size = chunk_size
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
@@ -141,9 +172,6 @@ class MultiHeadAttention(keras.layers.Layer):
         if key is None:
             key = value
             key_mask = None
-        mask = _merge_masks(
-            query_mask, value_mask, key_mask, attention_mask, use_causal_mask, query, value
-        )
         query = self.query_dense(query)  # (B, T, H, Dk)
         key = self.key_dense(key)  # (B, S, H, Dk)
         value = self.value_dense(value)  # (B, S, H, Dv)
@@ -151,35 +179,45 @@ class MultiHeadAttention(keras.layers.Layer):
             query = self.rotary_embedding(query)
             key = self.rotary_embedding(key)
         scale = 1.0 / math.sqrt(self.key_dim)
-        if mask is not None:
-            mask = mask[:, None, :, :]  # (B, 1, T, S)
-
-        # JAX's fused kernel needs values as wide as keys.
-        use_fused = (
-            not return_attention_scores
-            and not (training and self.dropout > 0)
-            and self.value_dim == self.key_dim
+        masked = any(m is not None for m in (query_mask, value_mask, key_mask, attention_mask))
+        path = self._choose_path(
+            query, key, value, masked,
+            needs_weights=return_attention_scores or bool(training and self.dropout > 0),
         )
-        if use_fused:
+        scores = None
+        if path == "chunked":
+            masks = {
+                "query_mask": query_mask,
+                "key_mask": _both(value_mask, key_mask),
+                "attention_mask": attention_mask,
+                "causal": use_causal_mask,
+            }
+            outputs = chunked_attention.attention(
+                query, key, value, masks, scale, self.chunk_size
+            )  # (B, T, H, Dv)
+        elif path == "fused":
             # A causal mask alone goes to the backend's causal kernel.
-            causal_only = use_causal_mask and not any(
-                m is not None for m in (query_mask, value_mask, key_mask, attention_mask)
+            causal_only = use_causal_mask and not masked
+            mask = None if causal_only else _merge_masks(
+                query_mask, value_mask, key_mask, attention_mask, use_causal_mask, query, key
             )
             outputs = ops.dot_product_attention(
                 query,
                 key,
                 value,
-                mask=None if causal_only else mask,
+                mask=None if mask is None else mask[:, None],  # (B, 1, T, S)
                 scale=scale,
                 is_causal=causal_only,
             )  # (B, T, H, Dv)
-            scores = None
         else:
+            mask = _merge_masks(
+                query_mask, value_mask, key_mask, attention_mask, use_causal_mask, query, key
+            )
             logits = ops.einsum("bthd,bshd->bhts", query, key) * ops.cast(
                 scale, query.dtype
             )
             if mask is not None:
-                logits = ops.where(mask, logits, _large_negative(logits.dtype))
+                logits = ops.where(mask[:, None], logits, _large_negative(logits.dtype))
             scores = ops.softmax(ops.cast(logits, "float32"), axis=-1)
             scores = ops.cast(scores, query.dtype)
             dropped = self.dropout_layer(scores, training=training)
@@ -188,6 +226,25 @@ class MultiHeadAttention(keras.layers.Layer):
         if return_attention_scores:
             return outputs, scores
         return outputs
+
+    def _choose_path(self, query, key, value, masked, needs_weights):
+        """`"fused"`, `"chunked"` or `"full"` for this call (module docstring)."""
+        if needs_weights or self.implementation == "full":
+            return "full"
+        # JAX's fused kernel needs values as wide as keys.
+        fusable = self.value_dim == self.key_dim
+        if self.implementation == "fused":
+            return "fused" if fusable else "full"
+        if self.implementation == "chunked":
+            return "chunked"
+        key_length = ops.shape(key)[1]
+        long = not isinstance(key_length, int) or key_length > self.chunk_size
+        # A mask other than the causal one reaches a fused kernel as (T, S).
+        if fusable and not (long and masked) and backend_kernels.has_fused_attention(
+            query, key, value
+        ):
+            return "fused"
+        return "chunked" if long else "full"
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape[:-1]) + (self.output_dim or query_shape[-1],)
@@ -228,6 +285,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 "output_dim": self.output_dim,
                 "rotary": self.rotary,
                 "max_wavelength": self.max_wavelength,
+                "implementation": self.implementation,
+                "chunk_size": self.chunk_size,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -241,6 +300,13 @@ def _large_negative(dtype):
     # `standardize_dtype`, as backends spell dtypes differently (torch.float16).
     half = keras.backend.standardize_dtype(dtype) in ("float16", "bfloat16")
     return -3e4 if half else -1e9
+
+
+def _both(a, b):
+    """AND of two optional `(B, S)` masks."""
+    if a is None or b is None:
+        return b if a is None else a
+    return ops.logical_and(ops.cast(a, "bool"), ops.cast(b, "bool"))
 
 
 def _merge_masks(query_mask, value_mask, key_mask, attention_mask, causal, query, value):

@@ -11,7 +11,7 @@ LayerNorm suits text better than BatchNorm.
 import keras
 
 from zoo.layers._validation import check_choice, check_positive, check_rate
-from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.attention import IMPLEMENTATIONS, MultiHeadAttention
 
 NORMS = ("layer", "batch", "rms")
 
@@ -39,6 +39,8 @@ class _TransformerBlockBase(keras.layers.Layer):
         norm_epsilon=1e-5,
         rotary=False,
         head_dim=None,
+        attention_implementation="auto",
+        attention_chunk_size=128,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
@@ -51,6 +53,7 @@ class _TransformerBlockBase(keras.layers.Layer):
         check_rate("dropout", dropout)
         check_rate("attention_dropout", attention_dropout)
         check_choice("norm", norm, NORMS)
+        check_choice("attention_implementation", attention_implementation, IMPLEMENTATIONS)
         self.num_heads = int(num_heads)
         self.intermediate_dim = int(intermediate_dim)
         self.dropout = dropout
@@ -61,6 +64,8 @@ class _TransformerBlockBase(keras.layers.Layer):
         self.norm_epsilon = norm_epsilon
         self.rotary = bool(rotary)
         self.head_dim = None if head_dim is None else int(head_dim)
+        self.attention_implementation = attention_implementation
+        self.attention_chunk_size = attention_chunk_size
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
@@ -83,6 +88,8 @@ class _TransformerBlockBase(keras.layers.Layer):
             key_dim=head_dim,
             dropout=self.attention_dropout,
             rotary=rotary,
+            implementation=self.attention_implementation,
+            chunk_size=self.attention_chunk_size,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             dtype=self.dtype_policy,
@@ -158,6 +165,8 @@ class _TransformerBlockBase(keras.layers.Layer):
                 "norm_epsilon": self.norm_epsilon,
                 "rotary": self.rotary,
                 "head_dim": self.head_dim,
+                "attention_implementation": self.attention_implementation,
+                "attention_chunk_size": self.attention_chunk_size,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -185,6 +194,10 @@ class TransformerEncoderBlock(_TransformerBlockBase):
         rotary: rotary position embedding on queries and keys.
         head_dim: size of each attention head; defaults to features /
             `num_heads` (keras-io's examples use the features per head).
+        attention_implementation: `"auto"`, `"fused"`, `"chunked"` or `"full"`,
+            `MultiHeadAttention`'s `implementation` (`"chunked"`: memory linear
+            in the sequence length on every backend).
+        attention_chunk_size: `MultiHeadAttention`'s `chunk_size`.
 
     Call arguments:
         inputs: `(batch, sequence, features)`.

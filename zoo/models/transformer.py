@@ -46,6 +46,9 @@ class TransformerConfig:
         attend to and pool over it, as keras-io's examples do).
     head_units, head_dropout: a ReLU layer of that size before the output,
         and dropout before it and the output (keras-io: 20 units, 0.1).
+    attention_implementation: `"auto"`, `"fused"`, `"chunked"` or `"full"`
+        (`zoo.layers.MultiHeadAttention`; `"chunked"` keeps memory linear in
+        the sequence length).
     """
 
     hidden_dim: int = 64
@@ -63,9 +66,12 @@ class TransformerConfig:
     mask_padding: bool = True
     head_units: Optional[int] = None
     head_dropout: float = 0.0
+    attention_implementation: str = "auto"
 
     def __post_init__(self):
         check_choice("position", self.position, POSITIONS)
+        check_choice("attention_implementation", self.attention_implementation,
+                     layers.attention.IMPLEMENTATIONS)
 
 
 def encoder_blocks(config, prefix="block"):
@@ -78,6 +84,7 @@ def encoder_blocks(config, prefix="block"):
             normalize_first=config.normalize_first,
             norm=config.norm,
             causal=getattr(config, "causal", False),
+            attention_implementation=getattr(config, "attention_implementation", "auto"),
             rotary=config.position == "rotary",
             head_dim=getattr(config, "head_dim", None),
             norm_epsilon=getattr(config, "norm_epsilon", 1e-5),

@@ -1,0 +1,129 @@
+"""The few places where attention needs to know its backend.
+
+1. `with_recomputed_gradient(forward, backward)`: one differentiable function
+   from a forward pass and a hand-written backward pass (both `keras.ops`), so
+   that automatic differentiation does not keep what the forward pass computed
+   on the way (for chunked attention: every block of scores). Keras's own
+   `keras.ops.custom_gradient` cannot carry boolean inputs (masks) on JAX and
+   saves nothing explicitly on PyTorch, hence one small wrapper per backend.
+2. `has_fused_attention(query, key, value)`: whether
+   `keras.ops.dot_product_attention` reaches a fused, memory-efficient kernel
+   for these inputs on this device.
+
+Backend modules are imported inside the functions only, so importing this
+file never imports a backend that is not in use.
+"""
+
+import keras
+
+
+def with_recomputed_gradient(forward, backward):
+    """`attend(query, key, value, constants)` with a custom gradient.
+
+    `forward(query, key, value, constants)` returns `(outputs, saved)`;
+    `backward(query, key, value, constants, saved, upstream)` returns the
+    gradients of query, key and value. `constants` is a dict of tensors that
+    get no gradient (masks); `saved` a tuple of tensors.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _jax_function(forward, backward)
+    if backend == "tensorflow":
+        return _tensorflow_function(forward, backward)
+    if backend == "torch":
+        return _torch_function(forward, backward)
+    raise ValueError(
+        "Chunked attention supports the jax, tensorflow and torch backends. "
+        f"Received: backend={backend!r}"
+    )
+
+
+def _jax_function(forward, backward):
+    import jax
+
+    @jax.custom_vjp
+    def attend(query, key, value, constants):
+        return forward(query, key, value, constants)[0]
+
+    def attend_forward(query, key, value, constants):
+        outputs, saved = forward(query, key, value, constants)
+        return outputs, (query, key, value, constants, saved)
+
+    def attend_backward(residuals, upstream):
+        query, key, value, constants, saved = residuals
+        grads = backward(query, key, value, constants, saved, upstream)
+        return (*grads, jax.tree.map(lambda _: None, constants))
+
+    attend.defvjp(attend_forward, attend_backward)
+    return attend
+
+
+def _tensorflow_function(forward, backward):
+    import tensorflow as tf
+
+    def attend(query, key, value, constants):
+        @tf.custom_gradient
+        def differentiable(query, key, value):
+            outputs, saved = forward(query, key, value, constants)
+
+            def gradient(upstream):
+                return backward(query, key, value, constants, saved, upstream)
+
+            return outputs, gradient
+
+        return differentiable(query, key, value)
+
+    return attend
+
+
+def _torch_function(forward, backward):
+    import torch
+
+    class Attention(torch.autograd.Function):
+        @staticmethod
+        def forward(context, query, key, value, names, *constants):
+            constants = dict(zip(names, constants))
+            outputs, saved = forward(query, key, value, constants)
+            context.names, context.num_saved = names, len(saved)
+            context.save_for_backward(query, key, value, *saved, *constants.values())
+            return outputs
+
+        @staticmethod
+        def backward(context, upstream):
+            query, key, value, *rest = context.saved_tensors
+            saved, constants = rest[: context.num_saved], rest[context.num_saved:]
+            constants = dict(zip(context.names, constants))
+            grads = backward(query, key, value, constants, tuple(saved), upstream)
+            return (*grads, None) + (None,) * len(constants)
+
+    def attend(query, key, value, constants):
+        names = tuple(constants)
+        return Attention.apply(query, key, value, names, *constants.values())
+
+    return attend
+
+
+def has_fused_attention(query, key, value):
+    """Whether `keras.ops.dot_product_attention` is fused here (memory linear in T).
+
+    PyTorch: `scaled_dot_product_attention` has flash / memory-efficient
+    kernels on CPU and CUDA. JAX: cuDNN flash attention on a recent NVIDIA GPU
+    (half precision, head sizes it supports) or the Splash kernel on TPU, as
+    Keras decides; elsewhere JAX computes the full score matrix. TensorFlow:
+    Keras computes the full score matrix everywhere.
+    """
+    backend = keras.backend.backend()
+    if backend == "torch":
+        return True
+    if backend != "jax":
+        return False
+    import jax
+
+    if jax.devices()[0].platform not in ("gpu", "tpu", "cuda"):
+        return False
+    try:  # Keras's own test; private, so any failure means "not fused"
+        from keras.src.backend.jax.nn import _can_use_flash_attention
+
+        return bool(_can_use_flash_attention(query, key, value, None))
+    except Exception:  # noqa: BLE001
+        return False

@@ -1,0 +1,339 @@
+"""Attention in chunks of queries and keys, with memory linear in the length.
+
+Rabe & Staats (2021, "Self-attention Does Not Need O(n^2) Memory") and
+FlashAttention (Dao et al. 2022; Dao 2023, FlashAttention-2): the softmax of a
+row of scores can be built one chunk of keys at a time by keeping its running
+maximum and sum (the "online softmax"), so no `(T, S)` score matrix is ever
+held. The forward pass keeps, for each query, only its output, its largest
+score and its sum of exponentials; the backward pass recomputes one block of
+weights at a time from them. Peak memory is a few blocks plus the inputs and
+outputs.
+
+A block is `(g, heads, chunk, chunk)` for a group of `g` examples, `g` chosen
+so that a block holds about `BLOCK_ELEMENTS` numbers: the passes over a block
+then stay in the processor's cache, which on a CPU matters more than the
+arithmetic (a `(batch, heads, chunk, chunk)` block of a batch of 64 is streamed
+from memory several times a block).
+
+Everything here is `keras.ops`; `zoo.layers.backend_kernels` ties `forward` and
+`backward` together as one differentiable function on each backend.
+
+Masks follow `MultiHeadAttention`'s full path exactly: a masked score is
+replaced by -1e9 before the softmax, so a row whose every key is masked (a
+padded query) spreads its weight evenly over all keys, as there. Keys added
+only to fill the last chunk get -1e30 and never any weight. With a causal mask
+and no other, blocks above the diagonal are skipped (half the work).
+"""
+
+from keras import ops
+
+from zoo.layers import backend_kernels
+
+MASKED = -1e9
+PADDING = -1e30
+BLOCK_ELEMENTS = 2**18  # 1 MB of float32 scores a block
+MASK_NAMES = ("query_mask", "key_mask", "attention_mask")
+
+
+def attention(query, key, value, masks, scale, chunk_size):
+    """Outputs `(B, T, H, Dv)` of softmax(scale * Q K^T + mask) V, chunk by chunk.
+
+    Args:
+        query: `(B, T, H, D)`; key: `(B, S, H, D)`; value: `(B, S, H, Dv)`.
+        masks: dict with any of `query_mask` `(B, T)`, `key_mask` `(B, S)`,
+            `attention_mask` `(B, T, S)` (booleans, True where allowed) and
+            `causal` (a Python bool).
+        scale: multiplies the scores.
+        chunk_size: queries and keys per chunk.
+    """
+    tensors = {name: ops.convert_to_tensor(masks[name], "bool")
+               for name in MASK_NAMES if masks.get(name) is not None}
+    shape = _Shape(query, key, bool(masks.get("causal", False)), bool(tensors), chunk_size)
+
+    def forward(query, key, value, tensors):
+        def one_group(inputs):
+            blocks = _Blocks(shape, *inputs)
+            outputs, row_max, inverse_sum = blocks.forward()
+            return blocks.unchunk(outputs, shape.query_length), row_max, inverse_sum
+
+        outputs, row_max, inverse_sum = ops.map(one_group, shape.grouped(query, key, value, tensors))
+        return shape.ungrouped(outputs), (outputs, row_max, inverse_sum)
+
+    def backward(query, key, value, tensors, saved, upstream):
+        outputs, row_max, inverse_sum = saved
+
+        def one_group(inputs):
+            group_inputs, (outputs, row_max, inverse_sum, upstream) = inputs
+            blocks = _Blocks(shape, *group_inputs)
+            grads = blocks.backward(
+                blocks.chunk(outputs, shape.query_chunk), row_max, inverse_sum,
+                blocks.chunk(upstream, shape.query_chunk),
+            )
+            query_grad, key_grad, value_grad = grads
+            return (
+                blocks.unchunk(query_grad, shape.query_length) * ops.cast(scale, query_grad.dtype),
+                blocks.unchunk(key_grad, shape.key_length),
+                blocks.unchunk(value_grad, shape.key_length),
+            )
+
+        grouped = (shape.grouped(query, key, value, tensors),
+                   (outputs, row_max, inverse_sum, shape.group(upstream)))
+        return tuple(shape.ungrouped(grad) for grad in ops.map(one_group, grouped))
+
+    def scaled_forward(query, key, value, tensors):
+        return forward(query * ops.cast(scale, query.dtype), key, value, tensors)
+
+    def scaled_backward(query, key, value, tensors, saved, upstream):
+        query = query * ops.cast(scale, query.dtype)
+        return backward(query, key, value, tensors, saved, upstream)
+
+    attend = backend_kernels.with_recomputed_gradient(scaled_forward, scaled_backward)
+    return attend(query, key, value, tensors)
+
+
+class _Shape:
+    """Lengths, chunk sizes and the grouping of the batch, fixed for one call."""
+
+    def __init__(self, query, key, causal, masked, chunk_size):
+        batch, self.query_length, heads = ops.shape(query)[:3]
+        self.key_length = ops.shape(key)[1]
+        self.query_chunk = _chunk_length(self.query_length, chunk_size)
+        self.key_chunk = _chunk_length(self.key_length, chunk_size)
+        # Skipping blocks above the diagonal is exact only when every row has
+        # a key it may attend to in the blocks it visits, as with causal alone.
+        self.skip_above_diagonal = causal and not masked
+        self.causal = causal
+        block = heads * self.query_chunk * self.key_chunk
+        self.group_size = _largest_divisor(batch, max(1, BLOCK_ELEMENTS // block))
+
+    def group(self, x):
+        """`(B, ...)` -> `(B / g, g, ...)`."""
+        return ops.reshape(x, (-1, self.group_size) + tuple(ops.shape(x)[1:]))
+
+    def ungrouped(self, x):
+        return ops.reshape(x, (-1,) + tuple(ops.shape(x)[2:]))
+
+    def grouped(self, query, key, value, tensors):
+        tensors = {name: self.group(mask) for name, mask in tensors.items()}
+        return self.group(query), self.group(key), self.group(value), tensors
+
+
+def _largest_divisor(number, limit):
+    """Largest divisor of `number` not above `limit` (1 when `number` is unknown)."""
+    if not isinstance(number, int):
+        return 1
+    return max(d for d in range(1, min(number, limit) + 1) if number % d == 0)
+
+
+def _chunk_length(length, chunk_size):
+    """The chunk itself, or the whole length when it is shorter and known."""
+    if isinstance(length, int):
+        return max(1, min(chunk_size, length))
+    return chunk_size
+
+
+class _Blocks:
+    """One group's inputs split into chunks, and the passes over its blocks.
+
+    Layout: queries `(nq, g, H, Cq, D)`, keys and values `(nk, g, H, Ck, D)`,
+    so that a chunk is one index along the first axis and every product is a
+    batched matrix product over `(g, H)`. Queries arrive already scaled.
+    """
+
+    def __init__(self, shape, query, key, value, tensors):
+        self.shape = shape
+        query_chunk, key_chunk = shape.query_chunk, shape.key_chunk
+        self.dtype = query.dtype
+        self.query = self.chunk(query, query_chunk)
+        self.key = self.chunk(key, key_chunk)
+        self.value = self.chunk(value, key_chunk)
+        self.num_query_chunks = ops.shape(self.query)[0]
+        self.num_key_chunks = ops.shape(self.key)[0]
+        key_length = shape.key_length
+        self.padded = not (isinstance(key_length, int) and key_length % key_chunk == 0)
+        key_real = ops.arange(self.num_key_chunks * key_chunk) < key_length  # (S',)
+        self.key_real = ops.reshape(key_real, (-1, 1, 1, 1, key_chunk))  # (nk, 1, 1, 1, Ck)
+        self.query_mask = self.key_mask = self.attention_mask = None
+        if "query_mask" in tensors:
+            mask = _pad(tensors["query_mask"], 1, query_chunk)
+            mask = ops.reshape(mask, (ops.shape(mask)[0], -1, query_chunk))  # (g, nq, Cq)
+            self.query_mask = ops.transpose(mask, (1, 0, 2))[:, :, None, :, None]
+        if "key_mask" in tensors:
+            mask = _pad(tensors["key_mask"], 1, key_chunk)
+            mask = ops.reshape(mask, (ops.shape(mask)[0], -1, key_chunk))  # (g, nk, Ck)
+            self.key_mask = ops.transpose(mask, (1, 0, 2))[:, :, None, None, :]
+        if "attention_mask" in tensors:
+            mask = _pad(_pad(tensors["attention_mask"], 1, query_chunk), 2, key_chunk)
+            group = ops.shape(mask)[0]
+            mask = ops.reshape(mask, (group, -1, query_chunk, self.num_key_chunks, key_chunk))
+            self.attention_mask = ops.transpose(mask, (1, 3, 0, 2, 4))  # (nq, nk, g, Cq, Ck)
+        self.masked = shape.causal or bool(tensors)
+
+    # ------------------------------------------------------------ layout
+
+    @staticmethod
+    def chunk(x, chunk):
+        """`(g, L, H, D)` -> `(n, g, H, chunk, D)`, zero-padded to whole chunks."""
+        x = _pad(x, 1, chunk)
+        group, heads, depth = ops.shape(x)[0], ops.shape(x)[2], ops.shape(x)[3]
+        x = ops.reshape(x, (group, -1, chunk, heads, depth))
+        return ops.transpose(x, (1, 0, 3, 2, 4))
+
+    @staticmethod
+    def unchunk(x, length):
+        """`(n, g, H, chunk, D)` -> `(g, length, H, D)`."""
+        group, heads, depth = ops.shape(x)[1], ops.shape(x)[2], ops.shape(x)[4]
+        x = ops.reshape(ops.transpose(x, (1, 0, 3, 2, 4)), (group, -1, heads, depth))
+        return x[:, :length]
+
+    # ------------------------------------------------------------ one block
+
+    def _allowed(self, i, j):
+        """`(g or 1, 1, Cq, Ck)` boolean for query chunk i and key chunk j, or None."""
+        allowed = None
+
+        def both(a, b):
+            return b if a is None else ops.logical_and(a, b)
+
+        if self.query_mask is not None:
+            allowed = ops.take(self.query_mask, i, axis=0)
+        if self.key_mask is not None:
+            allowed = both(allowed, ops.take(self.key_mask, j, axis=0))
+        if self.shape.causal:
+            rows = i * self.shape.query_chunk + ops.arange(self.shape.query_chunk)
+            columns = j * self.shape.key_chunk + ops.arange(self.shape.key_chunk)
+            allowed = both(allowed, (rows[:, None] >= columns[None, :])[None, None])
+        if self.attention_mask is not None:
+            block = ops.take(ops.take(self.attention_mask, i, axis=0), j, axis=0)
+            allowed = both(allowed, block[:, None])
+        return allowed
+
+    def _scores(self, query, i, key, j):
+        """Float32 scores `(g, H, Cq, Ck)` of one block, masked, and its mask."""
+        scores = ops.cast(ops.einsum("bhqd,bhkd->bhqk", query, key), "float32")
+        allowed = self._allowed(i, j) if self.masked else None
+        if allowed is not None:
+            scores = ops.where(allowed, scores, MASKED)
+        if self.padded:
+            real = ops.take(self.key_real, j, axis=0)  # (1, 1, 1, Ck)
+            scores = ops.where(real, scores, PADDING)
+        return scores, allowed
+
+    def _key_chunks_seen_by(self, i):
+        """End of the key chunks that query chunk i visits."""
+        if not self.shape.skip_above_diagonal:
+            return self.num_key_chunks
+        last_query = (i + 1) * self.shape.query_chunk - 1
+        return ops.minimum(last_query // self.shape.key_chunk + 1, self.num_key_chunks)
+
+    def _first_query_chunk_seeing(self, j):
+        if not self.shape.skip_above_diagonal:
+            return 0
+        return (j * self.shape.key_chunk) // self.shape.query_chunk
+
+    # ------------------------------------------------------------ passes
+
+    def forward(self):
+        """Outputs `(nq, g, H, Cq, Dv)`, and each row's largest score and the
+        inverse of its sum of exponentials, `(nq, g, H, Cq)` float32.
+
+        The two statistics are kept apart rather than as one log-sum-exp: in a
+        row whose every score is -1e9 (a padded query), -1e9 + log(sum) rounds
+        back to -1e9 in float32, which would make the backward pass's weights
+        sum to the number of keys instead of 1."""
+
+        def one_query_chunk(inputs):
+            query, i = inputs
+            rows = ops.shape(query)[:-1]
+            initial = (
+                ops.zeros(rows + (ops.shape(self.value)[-1],), "float32"),
+                ops.full(rows, PADDING, "float32"),
+                ops.zeros(rows, "float32"),
+            )
+
+            def step(j, carry):
+                total, running_max, running_sum = carry
+                scores, _ = self._scores(query, i, ops.take(self.key, j, axis=0), j)
+                new_max = ops.maximum(running_max, ops.max(scores, axis=-1))
+                weights = ops.exp(scores - new_max[..., None])
+                correction = ops.exp(running_max - new_max)
+                running_sum = running_sum * correction + ops.sum(weights, axis=-1)
+                value = ops.take(self.value, j, axis=0)
+                update = ops.einsum("bhqk,bhkd->bhqd", ops.cast(weights, value.dtype), value)
+                total = total * correction[..., None] + ops.cast(update, "float32")
+                return total, new_max, running_sum
+
+            total, running_max, running_sum = ops.fori_loop(
+                0, self._key_chunks_seen_by(i), step, initial
+            )
+            inverse_sum = 1.0 / running_sum
+            return ops.cast(total * inverse_sum[..., None], self.dtype), running_max, inverse_sum
+
+        indices = ops.arange(self.num_query_chunks)
+        return ops.map(one_query_chunk, (self.query, indices))
+
+    def backward(self, outputs, row_max, inverse_sum, upstream):
+        """Gradients of the chunked (scaled) queries, keys and values.
+
+        One pass over the blocks, key chunks outside and query chunks inside:
+        each block's weights are recomputed once and give its share of all
+        three gradients (FlashAttention-2's backward).
+        """
+        # delta_t = sum_d dO_td O_td: the softmax's backward, one number a row.
+        delta = ops.sum(ops.cast(upstream, "float32") * ops.cast(outputs, "float32"), axis=-1)
+        zeros = [0] * 4
+
+        def key_chunk_step(j, carry):
+            query_grad, key_grad, value_grad = carry
+            key = ops.take(self.key, j, axis=0)
+            value = ops.take(self.value, j, axis=0)
+
+            def query_chunk_step(i, inner):
+                query_grad, key_total, value_total = inner
+                query = ops.take(self.query, i, axis=0)
+                grad_output = ops.take(upstream, i, axis=0)
+                scores, allowed = self._scores(query, i, key, j)
+                weights = ops.exp(scores - ops.take(row_max, i, axis=0)[..., None])
+                weights = weights * ops.take(inverse_sum, i, axis=0)[..., None]
+                grad_weights = ops.einsum("bhqd,bhkd->bhqk", grad_output, value)
+                grad_scores = weights * (
+                    ops.cast(grad_weights, "float32") - ops.take(delta, i, axis=0)[..., None]
+                )
+                if allowed is not None:  # a masked score is a constant
+                    grad_scores = ops.where(allowed, grad_scores, 0.0)
+                weights = ops.cast(weights, self.dtype)
+                grad_scores = ops.cast(grad_scores, self.dtype)
+                value_total += ops.cast(
+                    ops.einsum("bhqk,bhqd->bhkd", weights, grad_output), "float32")
+                key_total += ops.cast(
+                    ops.einsum("bhqk,bhqd->bhkd", grad_scores, query), "float32")
+                update = ops.einsum("bhqk,bhkd->bhqd", grad_scores, key)
+                row = ops.take(query_grad, i, axis=0) + ops.cast(update, "float32")
+                query_grad = ops.slice_update(query_grad, [i] + zeros, row[None])
+                return query_grad, key_total, value_total
+
+            initial = (query_grad, ops.zeros(ops.shape(key), "float32"),
+                       ops.zeros(ops.shape(value), "float32"))
+            query_grad, key_total, value_total = ops.fori_loop(
+                self._first_query_chunk_seeing(j), self.num_query_chunks,
+                query_chunk_step, initial,
+            )
+            key_grad = ops.slice_update(key_grad, [j] + zeros, key_total[None])
+            value_grad = ops.slice_update(value_grad, [j] + zeros, value_total[None])
+            return query_grad, key_grad, value_grad
+
+        initial = tuple(ops.zeros(ops.shape(x), "float32")
+                        for x in (self.query, self.key, self.value))
+        grads = ops.fori_loop(0, self.num_key_chunks, key_chunk_step, initial)
+        return tuple(ops.cast(grad, self.dtype) for grad in grads)
+
+
+def _pad(x, axis, multiple):
+    """Zero-pad (False for booleans) `axis` of `x` up to a multiple of `multiple`."""
+    length = ops.shape(x)[axis]
+    missing = (-length) % multiple
+    if isinstance(missing, int) and missing == 0:
+        return x
+    widths = [[0, 0] for _ in range(len(x.shape))]
+    widths[axis] = [0, missing]
+    return ops.pad(x, widths)
