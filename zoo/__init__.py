@@ -13,7 +13,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_RUNNER_NAMES = ("Run", "train_and_evaluate", "load_record")
+_RUNNER_NAMES = ("Run", "Search", "train_and_evaluate", "load_record")
 _SUBPACKAGES = ("layers", "models", "tasks", "runner", "report", "experiments", "bench",
                 "measure", "sweep", "record", "spec", "names")
 

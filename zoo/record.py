@@ -25,6 +25,7 @@ RECORD_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 CORRUPT_SUFFIX = ".corrupt"  # a record that cannot be read is moved aside under this name
+STALE_SUFFIX = ".stale"  # a record of a model built from other preset values, likewise
 STATUSES = ("finished", "diverged")
 
 # Fields every run record has, and what a report reads from them.

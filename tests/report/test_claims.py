@@ -46,11 +46,20 @@ def test_a_bad_profile_is_named():
         experiments.runs("claim_heads", profile="huge")
 
 
-def test_separated_means_intervals_apart():
-    assert common.separated((0.9, 0.01), (0.5, 0.1))
-    assert not common.separated((0.9, 0.2), (0.5, 0.3))
-    assert not common.separated((0.9, 0.01), (math.nan, math.nan))
+def test_separated_is_welchs_t_test_over_seeds():
+    far = common.mean_std([0.90, 0.91, 0.89]), common.mean_std([0.50, 0.52, 0.48])
+    assert common.separated(*far) and common.welch_p(*far) < 1e-4
+    # scipy's Welch test on the raw seeds gives the same p-value
+    from scipy import stats
+    raw = stats.ttest_ind([0.90, 0.91, 0.89], [0.50, 0.52, 0.48], equal_var=False).pvalue
+    assert common.welch_p(*far) == pytest.approx(raw)
+    spread = common.mean_std([0.9, 0.5, 0.7]), common.mean_std([0.5, 0.9, 0.6])
+    assert not common.separated(*spread)
+    assert not common.separated(common.mean_std([0.9]), common.mean_std([0.1]))  # one seed
+    assert common.separated(common.mean_std([1.0] * 3), common.mean_std([0.0] * 3))
+    assert not common.separated(common.mean_std([0.9] * 3), (math.nan, math.nan))
     assert common.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert common.mean_std([1.0, 2.0, 3.0]).n == 3
     assert math.isnan(common.mean_std([4.0])[1])
 
 

@@ -11,7 +11,7 @@ import inspect
 import pkgutil
 from pathlib import Path
 
-from zoo.runner import Run
+from zoo.runner import Run, expand
 
 
 def names():
@@ -48,6 +48,8 @@ def load(name):
 def runs(name, profile="quick"):
     """The runs of experiment `name`, each checked before anything trains.
 
+    A setting given as a `Search` becomes one run per value (`expand`).
+
     `runs(profile)` of a module that takes an argument is given the profile
     (`"quick"` sizes for a CPU, `"full"` for an accelerator).
     """
@@ -69,6 +71,10 @@ def runs(name, profile="quick"):
         raise ValueError(
             f"Experiment {name!r}: runs() must return zoo.runner.Run objects; got {bad[:3]}"
         )
+    try:
+        listed = [one for run in listed for one in expand(run)]
+    except ValueError as error:
+        raise ValueError(f"Experiment {name!r}: {error}") from error
     ids = [r.run_id for r in listed]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

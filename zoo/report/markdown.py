@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 from zoo.report import references
+from zoo.report.selection import PROTOCOL
 from zoo.report.tables import (
     LABELS,
     aggregate,
@@ -17,6 +18,7 @@ from zoo.report.tables import (
     missing,
     multi_length_tasks,
     number,
+    selected_rows,
     solved_lengths,
     solved_mark,
 )
@@ -102,7 +104,9 @@ def _task_section(task, rows):
     if common:
         lines.append(f"Every row: {'; '.join(common)}.")
     lines.append("Length: the input length the model sees.")
+    searched = rows["tried"].fillna(1).gt(1).any()
     header = (["model", "length"] + [LABELS.get(c, c) for c in varying]
+              + (["chosen on validation (of tried)"] if searched else [])
               + ["seeds", f"{metric}", "best (seed)", "solved", "reference", "params",
                  "mixer params", LABELS[speed], "inference samples/s",
                  "peak MB", "time to solve s"])
@@ -112,6 +116,7 @@ def _task_section(task, rows):
         best = "-" if missing(row["best"]) else f"{number(row['best'])} ({row['best_seed']})"
         body.append(
             [row["model"], number(row["input_length"], 6)] + [row[c] or "-" for c in varying]
+            + ([f"{row['search_value'] or '-'} ({row['tried']})"] if searched else [])
             + [seeds, mean_and_std(row), best,
                solved_mark(row), row["reference"] or "-", human(row["params_total"]),
                human(row["params_mixer"]), human(row[speed]),
@@ -165,7 +170,9 @@ def markdown(name, table, records, plots=()):
         "finished seeds). The reference column is the published number for the same "
         "model family, on the same scale (see `zoo/report/references.py`).",
     ]
-    for task, rows in table.groupby("task", sort=True):
+    if table["tried"].fillna(1).gt(1).any():
+        parts += ["", PROTOCOL]
+    for task, rows in selected_rows(table).groupby("task", sort=True):
         parts += ["", _task_section(task, rows)]
     longest = _longest_solved_section(table)
     if longest:
@@ -201,7 +208,7 @@ def _plots(name, table, folder):
     from zoo.report import plots  # matplotlib only when plots are drawn
 
     written = []
-    for task, rows in multi_length_tasks(table):
+    for task, rows in multi_length_tasks(selected_rows(table)):
         rows = rows.assign(**{"test_std": rows["test_std"].fillna(0.0)})  # one seed: no bar
         for suffix, title, options in _figures(rows):
             if not rows[options["y"]].notna().any():

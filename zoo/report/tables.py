@@ -40,8 +40,14 @@ import pandas as pd
 from zoo.names import family_rank, size_rank, split_model_name
 from zoo.record import load_run_records
 from zoo.report import references
+from zoo.report.selection import (
+    choose,
+    group_records,
+    higher_is_better,
+    search_value,
+    searched,
+)
 
-LOWER_IS_BETTER = ("mse", "mae", "loss")  # for records older than `higher_is_better`
 _BACKEND_LIBRARIES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"),
                       "torch": ("torch",)}
 _RUN_IDENTITY = ("model", "task", "task_knobs", "model_overrides", "seed")
@@ -52,6 +58,8 @@ _BUDGET_ORDER = ("epochs", "steps", "max_seconds", "batch_size", "optimizer", "l
 COLUMNS = {
     "task": "str", "input_length": "int", "model": "str", "family": "str", "size": "str",
     "task_knobs": "str", "model_overrides": "str", "budget": "str",
+    "searched": "str", "search_value": "str", "tried": "int", "selected": "bool",
+    "validation_mean": "float",
     "seeds": "int", "finished": "int", "diverged": "int",
     "metric": "str", "higher_is_better": "bool", "test_mean": "float", "test_std": "float",
     "best": "float", "best_seed": "int", "seeds_solved": "int", "solved_majority": "bool",
@@ -100,14 +108,26 @@ def _compact(value):
 
 
 def _budget(run):
-    """The run's settings but its identity, less those that are switched off
-    (no probes; a mask rate without pretraining)."""
-    budget = {k: v for k, v in run.items() if k not in _RUN_IDENTITY}
+    """The run's settings but its identity and its searched settings, less
+    those that are switched off (no probes; a mask rate without pretraining)."""
+    budget = {k: v for k, v in run.items()
+              if k not in _RUN_IDENTITY and k not in searched(run) and k != "searched"}
     if not budget.get("probes"):
         budget.pop("probes", None)
     if budget.get("pretrain_steps") is None:
         budget.pop("pretrain_mask_rate", None)
     return budget
+
+
+def _unsearched(run, group):
+    """`run[group]` (its knobs or overrides) less the searched ones."""
+    return {k: v for k, v in (run.get(group) or {}).items()
+            if f"{group}.{k}" not in searched(run)}
+
+
+def selected_rows(table):
+    """The rows a page shows: each cell at its chosen value."""
+    return table[table["selected"].fillna(True).astype(bool)]
 
 
 def _settings(mapping, order=()):
@@ -126,13 +146,6 @@ def family_and_size(model):
 def metric_value(record):
     test = record.get("test") or {}
     return as_float(test.get(record.get("metric")))
-
-
-def higher_is_better(record):
-    value = record.get("higher_is_better")
-    if value is None:
-        return record.get("metric") not in LOWER_IS_BETTER
-    return bool(value)
 
 
 def input_length(record):
@@ -154,14 +167,6 @@ def peak_memory(record):
     if record.get("peak_rss_mb") is not None:
         return as_float(record["peak_rss_mb"]), "host_rss"
     return math.nan, ""
-
-
-def _configuration(record):
-    """What makes two records seeds of one configuration: the run but its seed, and where."""
-    run = {k: v for k, v in (record.get("run") or {}).items() if k != "seed"}
-    environment = record.get("environment") or {}
-    where = {"backend": environment.get("backend"), "device": environment.get("device")}
-    return json.dumps({"run": run, "where": where}, sort_keys=True, default=str)
 
 
 # ---------------------------------------------------------------- aggregate
@@ -186,8 +191,9 @@ def joined(values):
     return " ".join(sorted({str(v) for v in values if v not in (None, "")}))
 
 
-def _aggregate_one(group):
-    """The row of one configuration's records (its seeds)."""
+def _aggregate_one(group, choice):
+    """The row of one configuration's records (its seeds); `choice`: what the
+    search of its cell tried and chose (`zoo.report.selection.choose`)."""
     first = group[0]
     run, environment = first.get("run") or {}, first.get("environment") or {}
     params = first.get("params") or {}
@@ -207,9 +213,12 @@ def _aggregate_one(group):
     return {
         "task": run.get("task"), "input_length": input_length(first), "model": run.get("model"),
         "family": family, "size": size,
-        "task_knobs": _settings(run.get("task_knobs")),
-        "model_overrides": _settings(run.get("model_overrides")),
+        "task_knobs": _settings(_unsearched(run, "task_knobs")),
+        "model_overrides": _settings(_unsearched(run, "model_overrides")),
         "budget": _settings(_budget(run), _BUDGET_ORDER),
+        "searched": " ".join(searched(run)), "search_value": search_value(run),
+        "tried": choice["tried"], "selected": choice["selected"],
+        "validation_mean": choice["validation_mean"],
         "seeds": len(group), "finished": len(finished),
         "diverged": sum(r.get("status") == "diverged" for r in group),
         "metric": first.get("metric"), "higher_is_better": higher,
@@ -246,6 +255,7 @@ def _row_order(row):
     return (str(row["task"]), length, family_rank(row["family"]), size_rank(row["size"]),
             row["size"],
             str(row["model"]), row["task_knobs"], row["model_overrides"], row["budget"],
+            row["search_value"],
             str(row["backend"]), str(row["device"]))
 
 
@@ -267,10 +277,10 @@ def aggregate(records):
     length, family (rnn, lstm, gru, transformer, transformer_decoder,
     seq2seq_*, vit, then others alphabetically), size, then the settings.
     """
-    groups = {}
-    for record in records:
-        groups.setdefault(_configuration(record), []).append(record)
-    rows = sorted((_aggregate_one(group) for group in groups.values()), key=_row_order)
+    groups = group_records(records)
+    chosen = choose(groups)
+    rows = sorted((_aggregate_one(group, chosen[key]) for key, group in groups.items()),
+                  key=_row_order)
     return pd.DataFrame({name: _column([row[name] for row in rows], kind)
                          for name, kind in COLUMNS.items()})
 
@@ -285,7 +295,7 @@ def solved_lengths(table):
     NA when no length was solved), plus `marks` `{length: "✓ 3/3"}`.
     """
     rows = []
-    for task, task_rows in multi_length_tasks(table):
+    for task, task_rows in multi_length_tasks(selected_rows(table)):
         for series, group in task_rows.groupby("series", sort=False):  # family order
             group = group.sort_values("input_length")
             lengths = [int(n) for n in group["input_length"]]

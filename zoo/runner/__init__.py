@@ -18,7 +18,7 @@ has one holds a finished run and a killed run leaves none.
 """
 
 from zoo.runner.evaluation import evaluate, inference_samples_per_second
-from zoo.runner.run import DISTRIBUTIONS, JIT_CHOICES, OPTIMIZERS, SCHEDULES, Run
+from zoo.runner.run import DISTRIBUTIONS, JIT_CHOICES, OPTIMIZERS, SCHEDULES, Run, Search, expand
 from zoo.runner.training import (
     build_data,
     input_length,
@@ -33,8 +33,10 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "Run",
+    "Search",
     "build_data",
     "evaluate",
+    "expand",
     "inference_samples_per_second",
     "input_length",
     "load_record",

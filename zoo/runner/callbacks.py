@@ -65,15 +65,19 @@ class TaskMonitor(keras.callbacks.Callback):
     only the answer steps), so the best epoch and "solved" are judged here:
     the best weights are kept and restored at the end, and training stops at
     the first epoch whose validation score counts as solved. The epoch's
-    logs get `val_loss` and `val_task_<metric>`. `steps` and
+    logs get `val_loss` and `val_task_<metric>`. With `patience`, training
+    goes on for that many validations after the first that counts as solved
+    (None: to the end of the budget), so the score kept is the best of them,
+    not the first over the threshold. `steps` and
     `train_seconds` say, for each score, after how many training steps and
     seconds of training (validation time left out) it was taken: the curve
     that time-to-accuracy is read from.
     """
 
-    def __init__(self, task, validation, batch_size, started):
+    def __init__(self, task, validation, batch_size, started, patience=0):
         super().__init__()
         self.task, self.validation, self.batch_size = task, validation, batch_size
+        self.patience = patience
         self.started = started
         self.scores, self.best_epoch, self.best_weights = [], None, None
         self.solved_epoch = self.solved_seconds = None
@@ -106,6 +110,8 @@ class TaskMonitor(keras.callbacks.Callback):
         if spec.solved(value) and self.solved_epoch is None:
             self.solved_epoch = epoch
             self.solved_seconds = time.perf_counter() - self.started
+        if self.solved_epoch is not None and self.patience is not None \
+                and epoch - self.solved_epoch >= self.patience:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):

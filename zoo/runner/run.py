@@ -8,6 +8,7 @@
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from typing import Optional
 
@@ -19,6 +20,7 @@ from zoo.names import PRECISIONS
 from zoo.runner import pretraining, probes
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+NOT_SEARCHABLE = ("model", "task", "seed", "searched")
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 JIT_CHOICES = ("auto", True, False)
 DISTRIBUTIONS = (None, "data_parallel")
@@ -58,6 +60,15 @@ class Run:
         folder and loaded back from it, then trains on the task.
     pretrain_mask_rate: the share of tokens masked in pretraining.
 
+    patience: validations to keep training after the validation score first
+        counts as solved (0: stop there; None: never stop early, train the
+        whole budget). The test split is scored with the best validation
+        epoch's weights either way.
+    searched: the settings of this run that an experiment searched
+        (`Search`), e.g. `("learning_rate",)` or
+        `("model_overrides.normalize_first",)`; set by `expand`. Reports
+        group runs that differ only in these and pick on validation.
+
     Fields left at their defaults do not enter `run_id`, so adding a field
     later keeps the ids (and the finished runs) of existing experiments.
     """
@@ -82,17 +93,35 @@ class Run:
     probes: tuple = ()
     pretrain_steps: Optional[int] = None
     pretrain_mask_rate: float = 0.15
+    patience: Optional[int] = 0
+    searched: tuple = ()
 
     def __post_init__(self):
         # JSON gives lists; a tuple keeps the run hashable and its id stable
-        if isinstance(self.probes, (list, tuple)):
-            object.__setattr__(self, "probes", tuple(self.probes))
+        for name in ("probes", "searched"):
+            if isinstance(getattr(self, name), (list, tuple)):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def to_dict(self):
         """The run as JSON would give it back (`probes` a list)."""
+        if self.searches():
+            raise ValueError(
+                f"Run {self.model} on {self.task} still has settings to search "
+                f"({', '.join(self.searches())}); `expand(run)` makes one run per value.")
         values = dataclasses.asdict(self)
         values["probes"] = list(self.probes)
+        values["searched"] = list(self.searched)
         return values
+
+    def searches(self):
+        """`{setting: Search}` of the settings still to search, e.g.
+        `{"learning_rate": Search(3e-4, 1e-3, 3e-3)}`."""
+        found = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                 if isinstance(getattr(self, f.name), Search)}
+        for group in ("model_overrides", "task_knobs"):
+            found.update({f"{group}.{k}": v for k, v in getattr(self, group).items()
+                          if isinstance(v, Search)})
+        return found
 
     @classmethod
     def from_dict(cls, values):
@@ -121,6 +150,7 @@ class Run:
         Call before training starts so that a bad name, knob or override
         fails at once, not after other runs have trained.
         """
+        self.to_dict()  # a run with settings still to search is refused, named
         task = zoo.tasks.get(self.task, **self.task_knobs)
         config = zoo.models.config(self.model, **self.model_overrides)
         for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
@@ -149,6 +179,9 @@ class Run:
         if isinstance(self.pretrain_mask_rate, bool) or not isinstance(
                 self.pretrain_mask_rate, (int, float)) or not 0 < self.pretrain_mask_rate < 1:
             self._invalid("pretrain_mask_rate", self.pretrain_mask_rate, "a number in (0, 1)")
+        if self.patience is not None and (isinstance(self.patience, bool)
+                                          or not isinstance(self.patience, int) or self.patience < 0):
+            self._invalid("patience", self.patience, "an integer >= 0, or None (no early stop)")
         if not isinstance(self.probes, tuple):
             self._invalid("probes", self.probes, f"a list of names from {list(probes.PROBES)}")
         probes.check(self.probes, self.model, task)
@@ -177,3 +210,55 @@ class Run:
             f"Received an invalid value for `{name}` of run {self.model} on {self.task}, "
             f"expected {expected}. Received: {name}={value!r}"
         )
+
+
+class Search:
+    """Values of one setting to search, one run each:
+
+        Run("lstm_small", "adding", learning_rate=Search(3e-4, 1e-3, 3e-3))
+        Run("transformer_small", "adding", {"normalize_first": Search(False, True)})
+
+    Any field of a `Run` but its model, task and seed, and any model override
+    or task knob, can be searched. `expand` (which `zoo run` applies) makes
+    the runs; reports then compare them on validation and show test at the
+    value chosen (`zoo.report.selection`).
+    """
+
+    def __init__(self, *values):
+        if not values or len(set(map(repr, values))) != len(values):
+            raise ValueError(f"Search needs one or more distinct values; got {values!r}")
+        self.values = tuple(values)
+
+    def __repr__(self):
+        return f"Search{self.values!r}"
+
+    def __eq__(self, other):
+        return isinstance(other, Search) and self.values == other.values
+
+    def __hash__(self):
+        return hash(self.values)
+
+
+def expand(run):
+    """The runs of `run`, one per combination of its searched values (in the
+    order given), each naming what was searched in `searched`; `[run]` when
+    nothing is searched."""
+    searches = run.searches()
+    bad = sorted(set(searches) & set(NOT_SEARCHABLE))
+    if bad:
+        raise ValueError(f"Received a Search for {bad} of run {run.model} on {run.task}; "
+                         f"every other setting can be searched, not {list(NOT_SEARCHABLE)}")
+    if not searches:
+        return [run]
+    names = sorted(searches)
+    runs = []
+    for combination in itertools.product(*(searches[name].values for name in names)):
+        changes = {"searched": tuple(names)}
+        for name, value in zip(names, combination):
+            group, _, key = name.partition(".")
+            if key:
+                changes[group] = {**changes.get(group, getattr(run, group)), key: value}
+            else:
+                changes[name] = value
+        runs.append(run.replace(**changes))
+    return runs

@@ -167,7 +167,7 @@ def _train(run, task, config, data, train, epochs, total_steps, num_devices, run
     )
     timer, budget = StepTimer(), Budget(run.steps, run.max_seconds)
     started = time.perf_counter()
-    monitor = TaskMonitor(task, data.validation, run.batch_size, started)
+    monitor = TaskMonitor(task, data.validation, run.batch_size, started, run.patience)
     history = model.fit(
         **train.fit_kwargs(),
         epochs=epochs,
@@ -241,6 +241,18 @@ def _train(run, task, config, data, train, epochs, total_steps, num_devices, run
 
 
 def load_record(workdir, run):
-    """The record of a finished run in `workdir`, or None (a corrupt record is
-    moved aside, so the run trains again: `zoo.record.finished_record`)."""
-    return records.finished_record(workdir, run.run_id)
+    """The record of a finished run in `workdir`, or None: then the run trains.
+
+    A record that cannot be read is moved aside (`zoo.record.finished_record`);
+    so is one whose model was built from other preset values than `run`'s
+    today (`metrics.json.stale`): it is kept, but it is not this run.
+    """
+    found = records.finished_record(workdir, run.run_id)
+    if found is None or "model_config" not in found:
+        return found
+    config = dataclasses.asdict(zoo.models.config(run.model, **run.model_overrides))
+    if json.loads(records.dumps(config)) != found["model_config"]:
+        path = records.run_record_path(workdir, run.run_id)
+        path.replace(path.with_name(path.name + records.STALE_SUFFIX))
+        return None
+    return found

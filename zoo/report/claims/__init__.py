@@ -10,10 +10,11 @@ bench`, claim 3). A claim whose records are missing says so instead of a
 verdict. Every number shown is computed here from the records; the verdict
 rules are stated in the page and applied by the functions below.
 
-Comparison rule (`separated`): two settings differ when their means over
-seeds differ by more than the sum of their standard deviations (their mean
-± std intervals do not overlap); otherwise the page says "no difference
-measured".
+Comparison rule (`common.separated`): two settings differ when Welch's
+t-test over their seeds gives p < 0.05; otherwise the page says "no
+difference measured" (and "undecided" where both sides are near chance).
+Where an experiment searched a setting, each cell is read at the value
+chosen on validation (`zoo.report.selection`).
 
 One file per claim (`long_range.py` ... `vit.py`), each a function of the
 records that returns a `Section` (`common.py`); this module puts them on

@@ -11,6 +11,7 @@ import pandas as pd
 
 from zoo.names import RECURRENT_LOOPS as RECURRENT  # noqa: F401 (the sections' name)
 from zoo.names import family_rank  # noqa: F401 (for the sections)
+from zoo.report.selection import select_records
 from zoo.report.tables import family_and_size, metric_value
 
 
@@ -50,9 +51,10 @@ SOURCES = {
 # --- records -> per-configuration numbers -----------------------------------
 
 def seeds_frame(records):
-    """One row per finished record with what the claims group and compare by."""
+    """One row per finished record at its cell's chosen value (the fair
+    protocol, `zoo.report.selection`) with what the claims group and compare by."""
     rows = []
-    for record in records:
+    for record in select_records(records):
         run = record["run"]
         if record.get("status") != "finished":
             continue
@@ -67,21 +69,48 @@ def seeds_frame(records):
     return pd.DataFrame(rows)
 
 
+SIGNIFICANCE = 0.05  # Welch's t-test over seeds: settings differ when p is below this
+RULE = (f"two settings differ when Welch's t-test over their seeds gives p < {SIGNIFICANCE} "
+        "(two-sided; unequal variances)")
+
+
+class MeanStd(tuple):
+    """`(mean, sample std)` over seeds, which also knows how many seeds (`n`)."""
+
+    def __new__(cls, mean, std, n):
+        pair = super().__new__(cls, (mean, std))
+        pair.n = n
+        return pair
+
+
 def mean_std(values):
-    """`(mean, sample std)` of finite values; std NaN for one value."""
+    """`MeanStd(mean, sample std, n)` of the finite values; std NaN for one value."""
     values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     if not values:
-        return float("nan"), float("nan")
+        return MeanStd(float("nan"), float("nan"), 0)
     std = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-    return float(np.mean(values)), std
+    return MeanStd(float(np.mean(values)), std, len(values))
+
+
+def welch_p(a, b):
+    """Two-sided p-value of Welch's t-test between `MeanStd` `a` and `b`; NaN
+    when either side has fewer than two seeds. Two zero-spread sides with
+    different means give 0 (they differ on every seed), equal means 1."""
+    from scipy import stats
+
+    (ma, sa), (mb, sb) = a, b
+    na, nb = getattr(a, "n", 0), getattr(b, "n", 0)
+    if na < 2 or nb < 2 or not all(math.isfinite(x) for x in (ma, mb, sa, sb)):
+        return math.nan
+    if sa == 0 and sb == 0:
+        return 0.0 if ma != mb else 1.0
+    return float(stats.ttest_ind_from_stats(ma, sa, na, mb, sb, nb, equal_var=False).pvalue)
 
 
 def separated(a, b):
-    """Whether `(mean, std)` pairs `a` and `b` differ beyond the seeds' spread."""
-    (ma, sa), (mb, sb) = a, b
-    if not (math.isfinite(ma) and math.isfinite(mb)):
-        return False
-    return abs(ma - mb) > (sa if math.isfinite(sa) else 0.0) + (sb if math.isfinite(sb) else 0.0)
+    """Whether `MeanStd` `a` and `b` differ by the stated test (`RULE`)."""
+    p = welch_p(a, b)
+    return math.isfinite(p) and p < SIGNIFICANCE
 
 
 def fmt(pair, digits=3):

@@ -3,6 +3,7 @@
 import math
 
 from zoo.report.claims.common import (
+    RULE,
     SOURCES,
     ablation_section,
     best_of,
@@ -31,7 +32,7 @@ def section_heads(frame, folder):
                 parts[task] = (f"no difference measured (best {best} heads "
                                f"{fmt(scores[(task, best)])} vs 1 head {fmt(single)})")
         return ["Rule: multi-head helps on a task when the best of 2/4/8 heads is above 1 head "
-                "with mean ± std intervals apart.", "", verdict_line(parts)]
+                f"by the test ({RULE}).", "", verdict_line(parts)]
 
     return ablation_section(
         title, SOURCES["heads"], "at equal width (head size = width / heads, same "

@@ -15,7 +15,7 @@ from zoo.report.claims.common import (
     table_lines,
     verdict_line,
 )
-from zoo.report.tables import aggregate
+from zoo.report.tables import aggregate, selected_rows
 
 
 def section_long_range(records, folder):
@@ -23,7 +23,7 @@ def section_long_range(records, folder):
     if not records:
         return Section(missing_section(title, "long_range", "zoo run long_range --out "
                                 "results/runs/long_range"))
-    table = aggregate(records)
+    table = selected_rows(aggregate(records))
     lines = [f"## {title}", "", f"Source: {SOURCES['long_range']}.", "",
              "Claim: at equal parameters and steps, the Transformer solves longer "
              "dependencies than RNN, LSTM and GRU.", ""]

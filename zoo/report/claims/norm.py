@@ -1,6 +1,7 @@
 """6. LayerNorm vs BatchNorm vs RMSNorm, pre vs post."""
 
 from zoo.report.claims.common import (
+    RULE,
     SOURCES,
     ablation_section,
     best_of,
@@ -37,7 +38,7 @@ def section_norm(frame, folder):
                 word = "no difference measured"
             parts[task] = f"{word} (best LayerNorm: {layer} {fmt(a)}; best BatchNorm: {batch} {fmt(b)})"
         return ["Rule: LayerNorm suits a task better when its best placement is above "
-                "BatchNorm's best with mean ± std intervals apart.", "", verdict_line(parts)]
+                f"BatchNorm's best by the test ({RULE}).", "", verdict_line(parts)]
 
     return ablation_section(
         title, SOURCES["norm"], "on text (padded, variable-length sequences) LayerNorm "

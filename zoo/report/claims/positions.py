@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from zoo.report.claims.common import (
+    RULE,
     SOURCES,
     Section,
     fmt,
@@ -90,6 +91,6 @@ def section_positions(frame, folder):
                 f"{fmt(at_longest[best])}")
     lines += plot_lines(paths, folder)
     lines += ["Rule: positions are needed on a task when the best encoding's accuracy and "
-              "`none`'s are separated (mean ± std intervals apart).", "",
+              f"`none`'s differ by the test ({RULE}).", "",
               verdict_line(verdicts), ""]
     return Section(lines, verdicts, paths)

@@ -4,6 +4,7 @@ import math
 
 from zoo.report.claims.common import (
     NEAR_CHANCE,
+    RULE,
     SOURCES,
     Section,
     fmt,
@@ -61,5 +62,5 @@ def section_pretraining(frame, folder):
     lines += table_lines(["task", "training", "test accuracy", "masked-token accuracy after "
                      "pretraining (validation)"], table)
     lines += ["Rule: pretraining helps on a task when the pretrained mean is above the "
-              "scratch mean with mean ± std intervals apart.", "", verdict_line(verdicts), ""]
+              f"scratch mean and they differ by the test ({RULE}).", "", verdict_line(verdicts), ""]
     return Section(lines, verdicts)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from zoo.report.claims.common import (
+    RULE,
     SOURCES,
     Section,
     family_and_size,
@@ -80,6 +81,6 @@ def section_vit(frame, folder):
                          f"{o} {fmt(facts[o]['accuracy'])} in "
                          f"{facts[o]['time'][0]:.1f} s" for o in others))
     lines += ["Rule: holds when the ViT's accuracy is above each sequence model's with "
-              "mean ± std intervals apart and it reaches the threshold sooner.", "",
+              f"and they differ by the test ({RULE}), and it reaches the threshold sooner.", "",
               "**Verdict:** " + "; ".join(texts) + ".", ""]
     return Section(lines, facts)
