@@ -135,7 +135,7 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
     sweeps = [_zoo_run(experiment, out), _zoo_run(experiment, out)]
     outputs = [s.communicate(timeout=600)[0] for s in sweeps]
     assert [s.returncode for s in sweeps] == [0, 0], outputs
-    started = [len(re.findall(r"^\[\d/4\] gru_tiny on adding", o, re.M)) for o in outputs]
+    started = [len(re.findall(r"^\[\d/4\] gru_tiny on adding", o, re.MULTILINE)) for o in outputs]
     assert sum(started) == 4, outputs  # every run trained by exactly one of them
     for output, count in zip(outputs, started):
         assert f"{count} trained here" in output and "0 failed" in output

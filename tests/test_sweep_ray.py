@@ -7,7 +7,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'zoo[ray]'")
 
-from zoo import cli, sweep  # noqa: E402
+from zoo import cli, sweep
 
 EXPERIMENT = '''
 from zoo.runner import Run

@@ -106,7 +106,7 @@ def test_a_killed_worker_loses_only_its_run_and_it_alone_trains_on_resume(tmp_pa
     resumed = sweep.run_experiment(experiment, out, echo=trained.append)
     assert _finished(out) == sorted(others + [slow.run_id])
     assert sum("done before, skipped" in line for line in trained) == 2
-    assert [r["run_id"] for r in resumed][0] == slow.run_id
+    assert resumed[0]["run_id"] == slow.run_id
 
 
 @pytest.mark.parametrize("value", ["0", "abc", "-2", "1.5"])

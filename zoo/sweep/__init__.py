@@ -23,9 +23,16 @@ from training it too.
 import keras
 
 from zoo.runner import load_record, train_and_evaluate
-from zoo.sweep import schedule, workers as local_workers
+from zoo.sweep import schedule
+from zoo.sweep import workers as local_workers
 from zoo.sweep.selection import (
-    BACKENDS, PROFILES, apply_profile, backend_plan, default_profile, select, with_seeds,
+    BACKENDS,
+    PROFILES,
+    apply_profile,
+    backend_plan,
+    default_profile,
+    select,
+    with_seeds,
 )
 
 __all__ = ["BACKENDS", "PROFILES", "apply_profile", "backend_plan", "default_profile",
@@ -46,7 +53,8 @@ def _executor(plan, out_dir, echo, profile, workers, ray, isolate):
             on_accelerator = measured_backend.accelerator()[0] != "cpu"
             unfinished = sum(1 for run, _ in plan if load_record(out_dir, run) is None)
             workers = local_workers.auto_workers(unfinished, on_accelerator)
-        return local_workers.LocalWorkers(workers, out_dir, echo)
+        return local_workers.LocalWorkers(workers, out_dir, echo,
+                                          runs_per_process=1 if isolate else None)
     if isolate or any(backend != current for _, backend in plan):
         return local_workers.LocalWorkers(1, out_dir, echo, runs_per_process=1)
     # looked up when called, so a test can stand in for train_and_evaluate

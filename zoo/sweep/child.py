@@ -39,9 +39,10 @@ def main():
     threads = int(os.environ.get("ZOO_WORKER_THREADS", "0"))
     cores = [int(c) for c in os.environ.get("ZOO_WORKER_CORES", "").split(",") if c]
     backend_threads.pin_to_cores(cores)
-    from zoo.runner import Run, train_and_evaluate  # after the environment is set
-
+    # imported once the process is on its cores
     import keras
+
+    from zoo.runner import Run, train_and_evaluate
 
     if threads:
         backend_threads.limit_threads(keras.backend.backend(), threads)
@@ -53,7 +54,7 @@ def main():
         error = None
         try:
             train_and_evaluate(run, order["out"])
-        except Exception as failure:  # reported to the sweep; the next run still trains
+        except Exception as failure:  # noqa: BLE001 (reported to the sweep; the next run trains)
             traceback.print_exc(file=sys.stdout)
             error = f"{type(failure).__name__}: {failure}"
         print(f"{MARKER} {json.dumps({'run_id': run.run_id, 'error': error})}", flush=True)

@@ -139,9 +139,9 @@ class LockKeeper:
         path = lock_path(self.out_dir, run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
-        if not _create_exclusively(path, self._payload(token)):
-            if not self._take_over(path, token):
-                return False
+        if not (_create_exclusively(path, self._payload(token))
+                or self._take_over(path, token)):
+            return False
         with self._mutex:
             self.held[run_id] = token
         return True

@@ -16,8 +16,6 @@ resources of one run of the profile (`resources`). Ray is an optional extra:
 import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
@@ -26,7 +24,7 @@ from pathlib import Path
 from zoo import record as records
 from zoo.runner import load_record
 from zoo.sweep import backend_threads
-from zoo.sweep.workers import MARKER
+from zoo.sweep.workers import MARKER, start_child
 
 EXTRA = "pip install 'zoo[ray]'"
 RETURNED_BYTES = 16 * 2**20  # files of a run folder larger than this stay on the node
@@ -94,10 +92,7 @@ def _child(backend, threads):
     if child is None or child.poll() is not None:
         environment = backend_threads.thread_environment(backend, threads)
         environment["ZOO_WORKER_THREADS"] = str(threads)
-        child = subprocess.Popen(
-            [sys.executable, "-u", "-m", "zoo.sweep.child"], env=environment,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+        child = start_child(environment)
         _CHILDREN[key] = child
     return child
 
@@ -187,7 +182,7 @@ class RayTasks:
             position, run, began = self.in_flight.pop(reference)
             try:
                 result = self.ray.get(reference)
-            except Exception as failure:  # the task itself failed (its node died, ...)
+            except Exception as failure:  # noqa: BLE001 (the task failed: its node died, ...)
                 outcomes.append((position, None, f"Ray task failed: {failure}"))
                 continue
             if result["error"] is None and records.RECORD_FILE in result["files"]:

@@ -93,89 +93,126 @@ class Progress:
         return time.perf_counter() - self.began
 
 
+class Sweep:
+    """One pass over a plan (`[(run, backend)]`): what is pending, held by
+    another sweep, finished or failed."""
+
+    def __init__(self, plan, out_dir, executor, echo, current_backend):
+        self.plan, self.out_dir, self.executor = plan, out_dir, executor
+        self.current_backend = current_backend
+        lock = threading.Lock()
+
+        def say(text):
+            with lock:
+                echo(text)
+
+        self.say = say
+        self.total = len(plan)
+        self.records = [None] * self.total
+        self.pending, self.elsewhere, self.failures = [], [], []
+        self.counts = {"trained": 0, "before": 0, "by_others": 0}
+        self.keeper = None
+        self.progress = Progress(self.total, executor.capacity, say)
+        self.last_look = time.monotonic()
+
+    def _tell(self, position, text):
+        self.say(f"[{position + 1}/{self.total}] {self.plan[position][0].run_id}: {text}")
+
+    def run(self):
+        """Every run's record in the plan's order; RuntimeError listing the
+        runs that failed, after the others trained."""
+        for position, (run, _) in enumerate(self.plan):
+            self.records[position] = load_record(self.out_dir, run)
+            if self.records[position] is None:
+                self.pending.append(position)
+            else:
+                self.counts["before"] += 1
+                self._tell(position, "done before, skipped")
+        self.keeper = locks.LockKeeper(self.out_dir)
+        try:
+            while self.pending or self.executor.running() or self.elsewhere:
+                self._start_what_fits()
+                self._collect(POLL_SECONDS)
+                if self.elsewhere:
+                    self._look_at_held_runs()
+        finally:
+            self.executor.close()
+            self.keeper.release_all()
+        self._summarize()
+        return self.records
+
+    def _start_what_fits(self):
+        executor = self.executor
+        while self.pending and executor.running() < executor.capacity:
+            candidates = [(p, *self.plan[p]) for p in self.pending]
+            position = self.pending.pop(executor.choose(candidates))
+            run, backend = self.plan[position]
+            if not self.keeper.acquire(run.run_id):
+                holder = locks.describe(self.keeper.holder(run.run_id) or {})
+                self._tell(position, f"being trained by {holder}, skipped for now")
+                self.elsewhere.append(position)
+                continue
+            self.records[position] = load_record(self.out_dir, run)  # finished as we looked
+            if self.records[position] is not None:
+                self.keeper.release(run.run_id)
+                self.counts["by_others"] += 1
+                self._tell(position, "trained by another sweep")
+                continue
+            text = describe_run(run, backend, self.current_backend)
+            self.progress.started(position, text, executor.next_worker(), len(self.pending),
+                                  executor.running())
+            executor.start(position, run, backend)
+            self.progress.show_running(executor.running_runs())
+
+    def _collect(self, timeout):
+        for position, record, error in self.executor.wait(timeout=timeout):
+            run = self.plan[position][0]
+            self.keeper.release(run.run_id)
+            self.progress.finished(position)
+            if error is None:
+                self.records[position] = record
+                self.counts["trained"] += 1
+            else:
+                self.failures.append((run, error))
+                self._tell(position, f"FAILED: {error}")
+
+    def _look_at_held_runs(self):
+        """Read the records of runs another sweep finished; take back the ones
+        it let go of (or whose trainer is gone)."""
+        idle = not (self.pending or self.executor.running())
+        if not idle and time.monotonic() - self.last_look < POLL_SECONDS:
+            return
+        if idle:
+            time.sleep(POLL_SECONDS)
+        self.last_look = time.monotonic()
+        for position in list(self.elsewhere):
+            run = self.plan[position][0]
+            self.records[position] = load_record(self.out_dir, run)
+            if self.records[position] is not None:
+                self.elsewhere.remove(position)
+                self.counts["by_others"] += 1
+                self._tell(position, "trained by another sweep")
+            elif self.keeper.is_free(run.run_id):
+                self.elsewhere.remove(position)
+                self.pending.insert(0, position)
+
+    def _summarize(self):
+        counts = self.counts
+        self.say(f"Sweep: {self.total} runs: {counts['trained']} trained here, "
+                 f"{counts['before']} finished before, {counts['by_others']} by another "
+                 f"sweep, {len(self.failures)} failed; wall time "
+                 f"{self.progress.wall_seconds():.1f} s, {self.executor.capacity} at a time")
+        if self.failures:
+            listed = "; ".join(f"{run.run_id} ({error})" for run, error in self.failures)
+            raise RuntimeError(
+                f"{len(self.failures)} of {self.total} runs failed: {listed}. Their folders "
+                "hold no record; the same `zoo run` trains them again (and only them).")
+
+
 def drive(plan, out_dir, executor, echo, current_backend):
     """Train the unfinished runs of `plan` (`[(run, backend)]`) with `executor`.
 
     Returns every run's record in `plan`'s order. Runs that failed are
     reported together at the end (RuntimeError) after the others trained.
     """
-    poll_seconds = POLL_SECONDS
-    lock = threading.Lock()
-
-    def say(text):
-        with lock:
-            echo(text)
-
-    total = len(plan)
-    records, pending, elsewhere, failures = [None] * total, [], [], []
-    before = 0
-    for position, (run, _) in enumerate(plan):
-        records[position] = load_record(out_dir, run)
-        if records[position] is None:
-            pending.append(position)
-        else:
-            before += 1
-            say(f"[{position + 1}/{total}] {run.run_id}: done before, skipped")
-    keeper = locks.LockKeeper(out_dir)
-    progress = Progress(total, executor.capacity, say)
-    trained = by_others = 0
-    last_look = time.monotonic()
-    try:
-        while pending or executor.running() or elsewhere:
-            while pending and executor.running() < executor.capacity:
-                candidates = [(p, *plan[p]) for p in pending]
-                position = pending.pop(executor.choose(candidates))
-                run, backend = plan[position]
-                if not keeper.acquire(run.run_id):
-                    holder = keeper.holder(run.run_id) or {}
-                    say(f"[{position + 1}/{total}] {run.run_id}: being trained by "
-                        f"{locks.describe(holder)}, skipped for now")
-                    elsewhere.append(position)
-                    continue
-                records[position] = load_record(out_dir, run)  # finished as we looked
-                if records[position] is not None:
-                    keeper.release(run.run_id)
-                    by_others += 1
-                    say(f"[{position + 1}/{total}] {run.run_id}: trained by another sweep")
-                    continue
-                text = describe_run(run, backend, current_backend)
-                progress.started(position, text, executor.next_worker(), len(pending),
-                                 executor.running())
-                executor.start(position, run, backend)
-                progress.show_running(executor.running_runs())
-            for position, record, error in executor.wait(timeout=poll_seconds):
-                run = plan[position][0]
-                keeper.release(run.run_id)
-                progress.finished(position)
-                if error is None:
-                    records[position], trained = record, trained + 1
-                else:
-                    failures.append((run, error))
-                    say(f"[{position + 1}/{total}] {run.run_id} FAILED: {error}")
-            if elsewhere and (time.monotonic() - last_look >= poll_seconds or not (
-                    pending or executor.running())):
-                if not (pending or executor.running()):
-                    time.sleep(poll_seconds)
-                last_look = time.monotonic()
-                for position in list(elsewhere):
-                    run = plan[position][0]
-                    records[position] = load_record(out_dir, run)
-                    if records[position] is not None:
-                        elsewhere.remove(position)
-                        by_others += 1
-                        say(f"[{position + 1}/{total}] {run.run_id}: trained by another sweep")
-                    elif keeper.is_free(run.run_id):  # let go of, or its trainer is gone
-                        elsewhere.remove(position)
-                        pending.insert(0, position)
-    finally:
-        executor.close()
-        keeper.release_all()
-    say(f"Sweep: {total} runs: {trained} trained here, {before} finished before, "
-        f"{by_others} by another sweep, {len(failures)} failed; "
-        f"wall time {progress.wall_seconds():.1f} s, {executor.capacity} at a time")
-    if failures:
-        listed = "; ".join(f"{run.run_id} ({error})" for run, error in failures)
-        raise RuntimeError(
-            f"{len(failures)} of {total} runs failed: {listed}. Their folders hold no "
-            "record; the same `zoo run` trains them again (and only them).")
-    return records
+    return Sweep(plan, out_dir, executor, echo, current_backend).run()

@@ -13,12 +13,12 @@ run and starts a fresh worker for the rest.
 """
 
 import json
-import os
 import queue
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from zoo.runner import load_record
@@ -65,6 +65,18 @@ def data_key(run):
     return run.task, json.dumps(run.task_knobs, sort_keys=True, default=str), run.seed
 
 
+def start_child(environment):
+    """A `python -m zoo.sweep.child` process with pipes to and from it."""
+    with warnings.catch_warnings():
+        # JAX warns at every fork; this one execs a fresh Python at once
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
+                                category=RuntimeWarning)
+        return subprocess.Popen(
+            [sys.executable, "-u", "-m", "zoo.sweep.child"], env=environment,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1)
+
+
 class Worker:
     """One worker process and the run it trains."""
 
@@ -75,10 +87,7 @@ class Worker:
         environment = backend_threads.thread_environment(backend, threads)
         environment["ZOO_WORKER_THREADS"] = str(threads)
         environment["ZOO_WORKER_CORES"] = ",".join(str(core) for core in cores or ())
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "zoo.sweep.child"], env=environment,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+        self.process = start_child(environment)
         self.current, self.started, self.trained, self.recent = None, None, 0, []
         self._events, self._echo = events, echo
         where = f"cores {','.join(map(str, cores))}" if cores else "all cores"
