@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+import types
 
 import pytest
 
@@ -140,3 +141,16 @@ def test_ray_without_the_extra_names_it(tmp_path, capsys, monkeypatch):
     assert cli.main(["run", _experiment(tmp_path), "--out", str(out), "--ray"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "pip install 'zoo[ray]'" in error and not out.exists()
+
+
+def test_a_free_worker_takes_a_run_on_the_data_it_holds(tmp_path):
+    executor = workers.LocalWorkers(2, tmp_path, echo=print, cores=[0, 1])
+    runs = [Run("gru_tiny", "adding", KNOBS, seed=s) for s in (0, 1)]
+    lstm_on_seed_1 = Run("lstm_tiny", "adding", KNOBS, seed=1)
+    held = types.SimpleNamespace(current=None, backend="tensorflow",
+                                 recent=[workers.data_key(runs[1])])
+    candidates = [(0, runs[0], "tensorflow"), (1, lstm_on_seed_1, "tensorflow")]
+    assert executor.choose(candidates) == 0  # no worker yet: the first
+    executor.slots[0] = held
+    assert executor.choose(candidates) == 1 and executor.next_worker() == "w1"
+    assert executor.choose([(0, runs[0], "jax"), (1, lstm_on_seed_1, "jax")]) == 0

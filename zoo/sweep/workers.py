@@ -168,6 +168,7 @@ class LocalWorkers:
         try:
             worker.send(position, run, self.out_dir)
         except BrokenPipeError:  # it died between runs: a fresh one takes the run
+            worker.current = None
             worker.kill()
             self.slots[slot] = None
             self.start(position, run, backend)
