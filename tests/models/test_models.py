@@ -183,3 +183,126 @@ def test_greedy_decode_never_sees_targets():
     decoded = zoo.models.greedy_decode(model, batch.inputs["encoder_inputs"], spec.target_length)
     assert decoded.shape == batch.targets.shape
     assert decoded.dtype == np.int32
+
+
+# ---- overrides that express published models (keras-io examples) ----------
+
+IMDB_LIKE = TaskSpec(
+    input_kind="tokens", vocabulary_size=50, sequence_length=12, mask_zero=True,
+    output_kind="class", num_classes=2, metric="accuracy", baseline=0.5, solved_at=0.9,
+)
+ADDITION_LIKE = TaskSpec(
+    input_kind="tokens", vocabulary_size=14, sequence_length=7, output_kind="sequence",
+    num_classes=14, target_length=4, metric="exact_match", baseline=1e-3, solved_at=0.99,
+)
+KERAS_IO_TRANSFORMER = dict(hidden_dim=32, num_layers=1, num_heads=2, head_dim=32,
+                            intermediate_dim=32, dropout=0.1, norm_epsilon=1e-6,
+                            mask_padding=False, head_units=20, head_dropout=0.1)
+KERAS_IO_BILSTM = dict(hidden_dim=64, num_layers=2, embedding_dim=128, bidirectional=True,
+                       mask_padding=False)
+KERAS_IO_ADDITION = dict(hidden_dim=128, num_layers=1, embedding_dim=12, attention=False,
+                         decoder_input="encoder_output")
+
+
+def test_defaults_of_the_new_fields_keep_todays_models():
+    for name, spec in (("transformer_small", IMDB_LIKE), ("lstm_small", IMDB_LIKE),
+                       ("seq2seq_lstm_small", SEQ2SEQ_SPEC)):
+        config = zoo.models.config(name)
+        new = {"head_dim": None, "norm_epsilon": 1e-5, "mask_padding": True, "head_units": None,
+               "head_dropout": 0.0, "embedding_dim": None, "attention": True,
+               "decoder_input": "targets"}
+        for field, default in new.items():
+            if hasattr(config, field):
+                assert getattr(config, field) == default, (name, field)
+    layers = [layer.name for layer in zoo.models.get("transformer_tiny", IMDB_LIKE).layers]
+    assert "head_hidden" not in layers and "head_dropout" not in layers
+
+
+def test_keras_io_text_transformer_has_the_examples_parameter_count():
+    # keras-io "Text classification with Transformer" at vocabulary 50, maxlen 12:
+    # embeddings (50 + 12) x 32; MHA 2 heads of 32: 3 x (32 x 64 + 64) + 64 x 32 + 32;
+    # FFN 32 x 32 x 2 + 64; 2 LayerNorms; Dense(20) and Dense(2).
+    model = zoo.models.get("transformer_small", IMDB_LIKE, **KERAS_IO_TRANSFORMER)
+    counts = zoo.models.count_params(model)
+    assert counts["embedding"] == 62 * 32
+    assert counts["mixer"] == 3 * (32 * 64 + 64) + 64 * 32 + 32 + 2 * (32 * 32 + 32) + 4 * 32
+    assert counts["head"] == 32 * 20 + 20 + 20 * 2 + 2
+    assert model.get_layer("block_0").self_attention.key_dim == 32
+    assert model.get_layer("block_0").norm_epsilon == 1e-6
+
+
+def test_mask_padding_off_lets_padding_change_the_output():
+    # with the mask, more padding in front changes nothing; without it, it does
+    short = np.array([[0, 0, 0, 0, 6, 7]], dtype="int32")
+    longer = np.array([[0, 0, 0, 0, 0, 0, 0, 6, 7]], dtype="int32")
+    for name, overrides in (("transformer_tiny", {"position": "none"}), ("lstm_tiny", {})):
+        change = {}
+        for mask in (True, False):
+            keras.utils.set_random_seed(0)
+            model = zoo.models.get(name, IMDB_LIKE, mask_padding=mask, **overrides)
+            difference = model.predict(short, verbose=0) - model.predict(longer, verbose=0)
+            change[mask] = np.abs(difference).max()
+        assert change[True] < 1e-5 < change[False], (name, change)
+
+
+def test_keras_io_bilstm_and_addition_rnn_shapes_and_counts():
+    bilstm = zoo.models.count_params(zoo.models.get("lstm_small", IMDB_LIKE, **KERAS_IO_BILSTM))
+    assert bilstm["mixer"] == 2 * 2 * 4 * 64 * (128 + 64 + 1)  # two BiLSTM(64) over 128
+    assert bilstm["embedding"] == 50 * 128
+
+    keras.utils.set_random_seed(0)
+    model = zoo.models.get("seq2seq_lstm_small", ADDITION_LIKE, **KERAS_IO_ADDITION)
+    names = [layer.name for layer in model.layers]
+    assert "decoder_block_attention" not in names and "decoder_repeat" in names
+    counts = zoo.models.count_params(model)
+    assert counts["mixer"] == 4 * 128 * (12 + 128 + 1) + 4 * 128 * (128 + 128 + 1)
+    source = np.random.default_rng(0).integers(2, 14, size=(3, 7)).astype("int32")
+    a = model.predict({"encoder_inputs": source, "decoder_inputs": np.ones((3, 4), "int32")},
+                      verbose=0)
+    b = model.predict({"encoder_inputs": source,
+                       "decoder_inputs": np.full((3, 4), 5, "int32")}, verbose=0)
+    np.testing.assert_allclose(a, b)  # decoder inputs are ignored
+    decoded = zoo.models.greedy_decode(model, source, 4)
+    np.testing.assert_array_equal(decoded, a.argmax(axis=-1))
+
+
+def test_seq2seq_lstm_without_attention_trains_and_refuses_bad_decoder_input():
+    spec, batch = _spec_and_batch("reverse")
+    model = zoo.models.get("seq2seq_lstm_tiny", spec, attention=False, num_layers=2,
+                           dropout=0.5)
+    model.compile(optimizer="adam", loss=spec.loss())
+    history = model.fit(**batch.fit_kwargs(), batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="decoder_input"):
+        zoo.models.config("seq2seq_lstm_tiny", decoder_input="repeat")
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("seq2seq_transformer_tiny", {}),
+    ("seq2seq_lstm_tiny", {}),
+    ("seq2seq_lstm_tiny", {"attention": False, "num_layers": 2}),  # decoded step by step
+])
+def test_greedy_decode_equals_decoding_on_the_whole_width(name, overrides):
+    spec = TaskSpec(
+        input_kind="tokens", vocabulary_size=12, sequence_length=6, mask_zero=True,
+        output_kind="sequence", num_classes=12, target_length=11,
+        metric="accuracy", baseline=0.1, solved_at=0.99,
+    )
+    keras.utils.set_random_seed(0)
+    model = zoo.models.get(name, spec, **overrides)
+    source = np.random.default_rng(1).integers(0, 12, size=(40, 6)).astype("int32")
+    source[:, 0] = np.maximum(source[:, 0], 2)
+    whole = np.zeros((40, 11), dtype="int32")
+    whole[:, 0] = START_TOKEN
+    for t in range(11):  # the plain loop: every step sees the whole width (padding ids too)
+        logits = model.predict({"encoder_inputs": source, "decoder_inputs": whole}, verbose=0)
+        if t + 1 < 11:
+            whole[:, t + 1] = logits[:, t].argmax(axis=-1)
+    expected = np.concatenate([whole[:, 1:], logits[:, -1:].argmax(axis=-1)], axis=1)
+    decoded = zoo.models.greedy_decode(model, source, 11)
+    # Up to the first padding id fed back: past it the decoder's mask semantics
+    # differ by backend (torch zeroes masked steps), and no scored step
+    # depends on them (a padding id at a scored step is already wrong).
+    for row, want in zip(decoded, expected):
+        stop = int(np.argmax(want == 0)) if (want == 0).any() else len(want) - 1
+        np.testing.assert_array_equal(row[: stop + 1], want[: stop + 1])
