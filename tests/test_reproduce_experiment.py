@@ -2,7 +2,9 @@
 valid configurations), and every published number with its source."""
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import zoo.experiments
@@ -12,8 +14,8 @@ from zoo.experiments import reproduce
 # The seed-0 run of each row. A change here changes which records a row reads:
 # keep these ids unless the row's setting changes on purpose.
 FIRST_RUN_IDS = {
-    "imdb_transformer": "transformer_small--imdb--s0--9cf7a04c",
-    "imdb_bilstm": "lstm_small--imdb--s0--b9ebd7fc",
+    "imdb_transformer": "transformer_small--imdb--s0--01dc1f29",
+    "imdb_bilstm": "lstm_small--imdb--s0--72a561cc",
     "addition_rnn": "seq2seq_lstm_small--addition--s0--d5ee512f",
     "scan_simple": "seq2seq_lstm_small--scan--s0--7af25e4a",
     "scan_length": "seq2seq_lstm_small--scan--s0--0d466daa",
@@ -102,3 +104,26 @@ def test_keras_io_models_are_the_examples_sizes():
     addition = zoo.tasks.get("addition").spec
     lstm = zoo.models.get("seq2seq_lstm_small", addition, **reproduce.KERAS_IO_ADDITION)
     assert zoo.models.count_params(lstm)["mixer"] == 72192 + 131584  # keras-io's two LSTMs
+
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def test_validation_on_the_test_split_is_a_named_knob(monkeypatch):
+    import zoo.tasks
+
+    if not (SHARED_DATASETS / "imdb.npz").is_file():
+        pytest.skip(f"imdb.npz not found in {SHARED_DATASETS}")
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    knobs = dict(num_train=64, num_test=50, data_dir=str(SHARED_DATASETS))
+    as_keras_io = zoo.tasks.get("imdb", validation="test", **knobs).build(seed=0)
+    np.testing.assert_array_equal(as_keras_io.indices["validation"], as_keras_io.indices["test"])
+    np.testing.assert_array_equal(as_keras_io.validation.inputs, as_keras_io.test.inputs)
+    carved = zoo.tasks.get("imdb", **knobs).build(seed=0)
+    assert carved.validation.num_examples == 5000
+    assert not set(carved.indices["train"]) & set(carved.indices["validation"])
+    with pytest.raises(ValueError, match="validation='train'"):
+        zoo.tasks.get("imdb", validation="train")
+    for row in reproduce.ROWS[:2]:  # keras-io's IMDB rows validate on test, and say so
+        assert row.task_knobs == {"validation": "test"}
+        assert "validation='test'" in row.differences[0]

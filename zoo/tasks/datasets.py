@@ -40,6 +40,7 @@ from zoo.tasks.files import (  # noqa: F401 (DatasetUnavailableError: the tasks'
     stamp,
 )
 
+VALIDATIONS = ("carved", "test")  # the `validation` knob of the real datasets
 _FIXED_SEED = 20240229  # the validation carve and test subsets: the same for every build seed
 
 
@@ -58,18 +59,28 @@ class RealTaskData(TaskData):
 @dataclasses.dataclass(frozen=True)
 class KerasDatasetTask(Task):
     """Common knobs of the real datasets: split sizes (None = all) and where
-    the files are (`data_dir`; see the module docstring)."""
+    the files are (`data_dir`; see the module docstring).
+
+    `validation`: `"carved"` (default): `num_validation` training examples
+    set apart; `"test"`: train on the whole training set and validate on the
+    test split, as keras-io's examples do (early stopping and the best epoch
+    then see the test split: only to reproduce a source that did so;
+    `num_validation` is unused).
+    """
 
     num_train: Optional[int] = None
     num_validation: int = 5000
     num_test: Optional[int] = None
     data_dir: Optional[str] = None
+    validation: str = "carved"
 
     def __post_init__(self):
         for name in ("num_train", "num_test"):
             if getattr(self, name) is not None:
                 check_int(self.name, name, getattr(self, name))
         check_int(self.name, "num_validation", self.num_validation)
+        check_knob(self.name, "validation", self.validation, f"one of {list(VALIDATIONS)}",
+                   self.validation in VALIDATIONS)
         check_knob(self.name, "data_dir", self.data_dir, "a folder path or None",
                    self.data_dir is None or isinstance(self.data_dir, (str, os.PathLike)))
 
@@ -86,17 +97,19 @@ class KerasDatasetTask(Task):
         indices = self.choose(len(pools["train"][-1]), len(pools["test"][-1]), seed)
         parts, slices = {}, {}
         for split in SPLITS:
-            pool = pools["test" if split == "test" else "train"]
+            on_test = split == "test" or (split == "validation" and self.validation == "test")
+            pool = pools["test" if on_test else "train"]
             inputs, targets, slices[split] = self.examples(pool, indices[split])
             parts[split] = Split(inputs, targets)
         return RealTaskData(slices=slices, indices=indices, **parts)
 
     def choose(self, train_size, test_size, seed):
         """Row indices per split: a fixed validation carve, a seeded training draw."""
+        carved = self.num_validation if self.validation == "carved" else 0
         check_knob(self.name, "num_validation", self.num_validation,
                    f"fewer than the {train_size} training examples",
-                   self.num_validation < train_size)
-        available = train_size - self.num_validation
+                   carved < train_size)
+        available = train_size - carved
         num_train = available if self.num_train is None else self.num_train
         check_knob(self.name, "num_train", self.num_train,
                    f"None or at most {available} (training examples left after validation)",
@@ -106,10 +119,11 @@ class KerasDatasetTask(Task):
                    num_test <= test_size)
         carve = np.random.default_rng(_FIXED_SEED).permutation(train_size)
         rng = split_rng(seed, "train")
-        train = rng.permutation(rng.choice(carve[self.num_validation:], num_train, replace=False))
+        train = rng.permutation(rng.choice(carve[carved:], num_train, replace=False))
         test = (np.arange(test_size) if self.num_test is None else
                 np.random.default_rng([_FIXED_SEED, 1]).permutation(test_size)[:num_test])
-        return {"train": train, "validation": carve[: self.num_validation], "test": test}
+        validation = test if self.validation == "test" else carve[:carved]
+        return {"train": train, "validation": validation, "test": test}
 
     def _class_spec(self, solved_at, num_classes=10, **inputs):
         return TaskSpec(output_kind="class", num_classes=num_classes, metric="accuracy",
