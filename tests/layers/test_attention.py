@@ -1,5 +1,8 @@
-"""MultiHeadAttention: layer contract, and golden values against
-`keras.layers.MultiHeadAttention` with the same weights."""
+"""MultiHeadAttention: layer contract, golden values against
+`keras.layers.MultiHeadAttention` with the same weights, and the chunked path
+against the full one (outputs and gradients)."""
+
+import re
 
 import keras
 import numpy as np
@@ -50,8 +53,24 @@ CONTEXT_MASK = np.array([[1] * 7, [1] * 3 + [0] * 4], dtype=bool)
             ((2, 6, 8), (2, NUM_HEADS, 6, 7)),
             8,
         ),
+        (
+            {"implementation": "chunked", "chunk_size": 4, "rotary": True},
+            {"query": QUERY, "value": QUERY, "query_mask": QUERY_MASK,
+             "value_mask": QUERY_MASK},
+            {"use_causal_mask": True},
+            (2, 6, 8),
+            8,
+        ),
+        (
+            {"implementation": "chunked", "chunk_size": 4, "value_dim": 3},
+            {"query": QUERY, "value": CONTEXT, "value_mask": CONTEXT_MASK},
+            {},
+            (2, 6, 8),
+            8,
+        ),
     ],
-    ids=["causal", "cross_masked_no_bias", "rotary_scores", "cross_scores"],
+    ids=["causal", "cross_masked_no_bias", "rotary_scores", "cross_scores",
+         "chunked_causal_rotary_masked", "chunked_cross"],
 )
 def test_multi_head_attention_layer(
     tmp_path, init_kwargs, input_data, call_kwargs, expected_output_shape, num_weights
@@ -161,3 +180,145 @@ def test_causal_mask_is_lower_triangle():
 def test_rotary_needs_even_key_dim():
     with pytest.raises(ValueError, match="key_dim=3"):
         MultiHeadAttention(num_heads=2, key_dim=3, rotary=True)
+
+
+# ---------------------------------------------------------------- chunked path
+#
+# The chunked path against the full one, with the same weights: outputs and
+# the gradients of every weight and of the query, on every row (padded ones
+# too). Chunks of 4 divide neither T=6 nor S=7; chunks of 2 divide T only.
+
+ATTENTION_MASK = RNG.random((2, 6, 7)) < 0.6
+ATTENTION_MASK[:, :, 0] = True  # every query may attend somewhere
+CHUNKED_CASES = {
+    **GOLDEN_CASES,
+    "rotary_causal": ({"query": QUERY, "value": QUERY}, {"use_causal_mask": True}),
+    "cross_unmasked": ({"query": QUERY, "value": CONTEXT}, {}),
+    "attention_mask": (
+        {"query": QUERY, "value": CONTEXT, "value_mask": CONTEXT_MASK,
+         "attention_mask": ATTENTION_MASK},
+        {},
+    ),
+}
+
+
+def _twins(inputs, case, chunk_size, dtype=None):
+    """A chunked and a full layer with the same weights."""
+    kwargs = {"num_heads": NUM_HEADS, "key_dim": KEY_DIM, "dtype": dtype,
+              "rotary": case.startswith("rotary")}
+    chunked = MultiHeadAttention(implementation="chunked", chunk_size=chunk_size, **kwargs)
+    full = MultiHeadAttention(implementation="full", **kwargs)
+    for layer in (chunked, full):
+        layer(inputs["query"], inputs["value"])
+    full.set_weights(chunked.get_weights())
+    return chunked, full
+
+
+def _outputs_and_gradients(layer, inputs, call_kwargs, probe):
+    """The output, and the gradients of sum(output * probe) with respect to
+    every trainable weight and the query."""
+    backend = keras.backend.backend()
+    others = {name: x for name, x in inputs.items() if name != "query"}
+    weights = layer.trainable_variables
+    if backend == "jax":
+        import jax
+
+        def loss(values, query):
+            outputs, _ = layer.stateless_call(values, [], query=query, **others, **call_kwargs)
+            return ops.sum(ops.cast(outputs, "float32") * probe), outputs
+
+        (_, outputs), grads = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(
+            [w.value for w in weights], ops.convert_to_tensor(inputs["query"])
+        )
+        grads = list(grads[0]) + [grads[1]]
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        query = tf.convert_to_tensor(inputs["query"])
+        with tf.GradientTape() as tape:
+            tape.watch(query)
+            outputs = layer(query, **others, **call_kwargs)
+            loss = tf.reduce_sum(tf.cast(outputs, "float32") * probe)
+        grads = tape.gradient(loss, list(weights) + [query])
+    else:
+        import torch
+
+        query = torch.tensor(inputs["query"], requires_grad=True)
+        outputs = layer(query, **others, **call_kwargs)
+        loss = torch.sum(outputs.float() * torch.as_tensor(probe))
+        grads = torch.autograd.grad(loss, [w.value for w in weights] + [query])
+    return [_numpy(outputs)] + [_numpy(g) for g in grads]
+
+
+def _numpy(x):
+    return np.asarray(ops.convert_to_numpy(ops.cast(x, "float32")))
+
+
+@pytest.mark.parametrize("chunk_size", [2, 4])
+@pytest.mark.parametrize("case", sorted(CHUNKED_CASES))
+def test_chunked_matches_full(case, chunk_size):
+    inputs, call_kwargs = CHUNKED_CASES[case]
+    chunked, full = _twins(inputs, case, chunk_size)
+    probe = RNG.normal(size=(2, 6, 8)).astype("float32")
+    expected = _outputs_and_gradients(full, inputs, call_kwargs, probe)
+    actual = _outputs_and_gradients(chunked, inputs, call_kwargs, probe)
+    for name, a, e in zip(["outputs"] + [w.path for w in chunked.trainable_variables]
+                          + ["query"], actual, expected):
+        np.testing.assert_allclose(a, e, atol=2e-5, rtol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("case", ["causal_padding", "cross"])
+def test_chunked_matches_full_in_mixed_precision(case):
+    inputs, call_kwargs = CHUNKED_CASES[case]
+    chunked, full = _twins(inputs, case, 4, dtype="mixed_bfloat16")
+    probe = RNG.normal(size=(2, 6, 8)).astype("float32")
+    expected = _outputs_and_gradients(full, inputs, call_kwargs, probe)
+    actual = _outputs_and_gradients(chunked, inputs, call_kwargs, probe)
+    assert chunked.compute_dtype == "bfloat16"
+    for a, e in zip(actual, expected):
+        # bfloat16 keeps 8 bits: errors relative to each array's size, at
+        # least 1 (the key bias's gradient is zero up to rounding).
+        scale = max(np.max(np.abs(e)), 1.0)
+        np.testing.assert_allclose(a / scale, e / scale, atol=3e-2)
+
+
+def test_auto_matches_full_beyond_one_chunk():
+    """Whatever path "auto" takes here (fused on PyTorch, chunked elsewhere)."""
+    inputs, call_kwargs = CHUNKED_CASES["causal_padding"]
+    auto, full = _twins(inputs, "causal_padding", 4)
+    auto.implementation = "auto"
+    np.testing.assert_allclose(
+        _numpy(auto(**inputs, **call_kwargs)), _numpy(full(**inputs, **call_kwargs)),
+        atol=2e-5,
+    )
+
+
+def test_chunked_returns_weights_through_the_full_path():
+    inputs, call_kwargs = CHUNKED_CASES["causal_padding"]
+    chunked, full = _twins(inputs, "causal_padding", 4)
+    outputs, scores = chunked(**inputs, **call_kwargs, return_attention_scores=True)
+    expected, expected_scores = full(**inputs, **call_kwargs, return_attention_scores=True)
+    np.testing.assert_allclose(_numpy(scores), _numpy(expected_scores), atol=1e-6)
+    np.testing.assert_allclose(_numpy(outputs), _numpy(expected), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"implementation": "flash"}, "implementation='flash'"),
+        ({"implementation": "flash"}, "'auto', 'fused', 'chunked', 'full'"),
+        ({"chunk_size": 0}, "chunk_size=0"),
+        ({"chunk_size": 2.5}, "chunk_size=2.5"),
+    ],
+)
+def test_invalid_implementation_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MultiHeadAttention(num_heads=2, key_dim=4, **kwargs)
+
+
+def test_implementation_in_config():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, implementation="chunked", chunk_size=32)
+    config = layer.get_config()
+    assert (config["implementation"], config["chunk_size"]) == ("chunked", 32)
+    clone = MultiHeadAttention.from_config(config)
+    assert (clone.implementation, clone.chunk_size) == ("chunked", 32)

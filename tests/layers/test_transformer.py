@@ -48,6 +48,39 @@ def test_encoder_block_layer(tmp_path, init_kwargs, num_weights):
     )
 
 
+def test_encoder_block_layer_chunked_attention(tmp_path):
+    run_layer_test(
+        TransformerEncoderBlock,
+        init_kwargs={**BLOCK, "causal": True, "attention_implementation": "chunked",
+                     "attention_chunk_size": 4},
+        input_data={"inputs": INPUTS, "mask": INPUTS_MASK},
+        expected_output_shape=(2, 6, 8),
+        expected_num_trainable_weights=16,
+        tmp_path=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("block_class", [TransformerEncoderBlock, TransformerDecoderBlock])
+def test_block_attention_implementations_agree(block_class):
+    full = block_class(**BLOCK, attention_implementation="full")
+    chunked = block_class(**BLOCK, attention_implementation="chunked", attention_chunk_size=4)
+    inputs = {"inputs": INPUTS, "mask": INPUTS_MASK}
+    if block_class is TransformerDecoderBlock:
+        inputs.update(context=CONTEXT, context_mask=CONTEXT_MASK)
+    expected = full(**inputs)
+    chunked(**inputs)
+    chunked.set_weights(full.get_weights())
+    assert chunked.self_attention.implementation == "chunked"
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(chunked(**inputs)), ops.convert_to_numpy(expected), atol=1e-5
+    )
+
+
+def test_block_rejects_unknown_attention_implementation():
+    with pytest.raises(ValueError, match="attention_implementation='flash'"):
+        TransformerEncoderBlock(**BLOCK, attention_implementation="flash")
+
+
 def test_encoder_block_layer_with_mask_and_scores(tmp_path):
     run_layer_test(
         TransformerEncoderBlock,
