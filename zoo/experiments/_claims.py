@@ -9,7 +9,7 @@ Transformer on listops) has one id and trains once.
 """
 
 import zoo.models
-from zoo.runner import Run
+from zoo.runner import Run, Search
 
 SEEDS = (0, 1, 2)
 PROFILES = ("quick", "full")
@@ -29,9 +29,13 @@ IMDB_BYTES = {
     "full": {"sequence_length": 4096, "num_validation": 5000},
 }
 # optimizer steps x batch
+# The fair protocol: every setting at three learning rates (chosen on
+# validation by the report), one schedule for every family.
+LEARNING_RATES = {"quick": Search(3e-4, 1e-3, 3e-3), "full": Search(1e-4, 3e-4, 1e-3)}
 BUDGET = {
-    "quick": {"steps": 400, "batch_size": 32, "learning_rate": 1e-3},
-    "full": {"steps": 5000, "batch_size": 32, "learning_rate": 5e-4,
+    "quick": {"steps": 400, "batch_size": 32, "learning_rate": LEARNING_RATES["quick"],
+              "schedule": "warmup_cosine"},
+    "full": {"steps": 5000, "batch_size": 32, "learning_rate": LEARNING_RATES["full"],
              "schedule": "warmup_cosine"},
 }
 SIZE = {"quick": "small", "full": "base"}

@@ -19,6 +19,7 @@ def runs(profile="quick"):
     knobs = {"sequence_length": LENGTH[profile], **budget.pop("sizes")}
     return _claims.with_seeds([
         _claims.run(f"{family}_{_claims.SIZE[profile]}", "adding", knobs, profile,
-                    probes=("gradients",), schedule="constant", **budget)
+                    probes=("gradients",), learning_rate=long_range.LEARNING_RATES[profile],
+                    **budget)
         for family in FAMILIES
     ])

@@ -10,7 +10,7 @@ HEADS = (1, 2, 4, 8)
 RECALL = {
     "quick": ({"sequence_length": 32, "vocabulary_size": 64, "num_kv_pairs": 4,
                "num_train": 12800, "num_validation": 500, "num_test": 1000},
-              {"steps": 600, "batch_size": 64, "learning_rate": 1e-3}),
+              {"steps": 600, "batch_size": 64}),
     "full": ({"sequence_length": 1024, "vocabulary_size": 8192, "num_kv_pairs": 64,
               "num_train": 100000}, {}),
 }

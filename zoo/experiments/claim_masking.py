@@ -10,7 +10,7 @@ DESCRIPTION = "claim 7: decoder with / without the causal mask on repeat_lm (lea
 TASK = {
     "quick": ({"prefix_length": 16, "vocabulary_size": 16, "num_train": 12800,
                "num_validation": 500, "num_test": 1000},
-              {"steps": 600, "batch_size": 64, "learning_rate": 1e-3}),
+              {"steps": 600, "batch_size": 64}),
     "full": ({"prefix_length": 512, "vocabulary_size": 256, "num_train": 32000}, {}),
 }
 

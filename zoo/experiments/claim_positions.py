@@ -16,11 +16,11 @@ TASKS = {
     "quick": {
         "copying": ("transformer", {"sequence_length": 20, "num_train": 6400,
                                     "num_validation": 512, "num_test": 1024},
-                    {"steps": 300, "batch_size": 64, "learning_rate": 3e-3}),
+                    {"steps": 300, "batch_size": 64}),
         "induction_heads": ("transformer_decoder",
                             {"sequence_length": 32, "test_lengths": (32, 64, 128, 256),
                              "num_train": 12800, "num_validation": 500, "num_test": 1000},
-                            {"steps": 1200, "batch_size": 64, "learning_rate": 1e-3}),
+                            {"steps": 1200, "batch_size": 64}),
     },
     "full": {
         "copying": ("transformer", {"sequence_length": 1000, "num_train": 32000}, {}),

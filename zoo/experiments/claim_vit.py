@@ -9,7 +9,7 @@ from zoo.experiments import _claims
 DESCRIPTION = "claim 9: vit on mnist_image vs lstm/transformer on smnist, equal budget"
 SIZES = {
     "quick": ({"num_train": 3200, "num_validation": 500, "num_test": 2000},
-              {"steps": 300, "batch_size": 32, "learning_rate": 1e-3}),
+              {"steps": 300, "batch_size": 32}),
     "full": ({}, {"steps": 10000}),
 }
 MODELS = (("vit", "mnist_image"), ("lstm", "smnist"), ("transformer", "smnist"))

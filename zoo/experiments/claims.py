@@ -7,8 +7,16 @@ Claims 1 (long range) and 3 (parallelism and O(n^2)) are read from the
 two claims share (the default Transformer on listops) is listed once.
 """
 
-from zoo.experiments import (claim_gradients, claim_heads, claim_masking, claim_norm,
-                             claim_positions, claim_pretraining, claim_vit)
+from zoo.experiments import (
+    claim_gradients,
+    claim_heads,
+    claim_masking,
+    claim_norm,
+    claim_positions,
+    claim_pretraining,
+    claim_vit,
+)
+from zoo.runner import expand
 
 DESCRIPTION = "claims 2 and 4-9 (gradients, positions, heads, norm, masking, pretraining, vit)"
 CLAIMS = (claim_gradients, claim_positions, claim_heads, claim_norm, claim_masking,
@@ -18,7 +26,7 @@ CLAIMS = (claim_gradients, claim_positions, claim_heads, claim_norm, claim_maski
 def runs(profile="quick"):
     listed, seen = [], set()
     for claim in CLAIMS:
-        for run in claim.runs(profile):
+        for run in (one for listed_run in claim.runs(profile) for one in expand(listed_run)):
             if run.run_id not in seen:
                 seen.add(run.run_id)
                 listed.append(run)

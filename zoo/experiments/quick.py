@@ -1,12 +1,17 @@
 """quick: the four families, small presets, on adding and copying, in minutes on a CPU.
 
 A smoke-sized comparison (300 training steps each), not a verdict: it shows
-the pipeline end to end and how far each family gets on a short budget.
+the pipeline end to end and how far each family gets on a short budget. With
+no room for a learning-rate search, each family trains at its recommended
+settings (`zoo.models.recommended`: rate and warm-up + cosine schedule, with
+where each came from); `long_range` searches the rate per model instead.
 """
 
+from zoo.models import recommended
 from zoo.runner import Run
 
-DESCRIPTION = "rnn/lstm/gru/transformer small on adding (T=50) and copying (T=10), 300 steps each"
+DESCRIPTION = ("rnn/lstm/gru/transformer small on adding (T=50) and copying (T=10), 300 steps "
+               "each, at each family's recommended learning rate")
 
 FAMILIES = ("rnn", "lstm", "gru", "transformer")
 TASKS = {
@@ -23,8 +28,8 @@ def runs():
             task_knobs=knobs,
             epochs=3,
             batch_size=64,
-            learning_rate=3e-3,
             seed=0,
+            **recommended(family).settings(),
         )
         for task, knobs in TASKS.items()
         for family in FAMILIES
