@@ -15,11 +15,13 @@ from zoo.models import (  # noqa: F401 (register)
     transformer,
     vit,
 )
+from zoo.models.recommended import RECOMMENDED, recommended
 from zoo.models.registry import SIZES, config, families, get, names, parse, state_size
 from zoo.models.seq2seq import greedy_decode
 from zoo.models.skeleton import IncompatibleTaskError, count_params
 
 __all__ = [
+    "RECOMMENDED",
     "SIZES",
     "IncompatibleTaskError",
     "config",
@@ -29,5 +31,6 @@ __all__ = [
     "greedy_decode",
     "names",
     "parse",
+    "recommended",
     "state_size",
 ]

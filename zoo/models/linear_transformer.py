@@ -33,7 +33,7 @@ class LinearTransformerConfig:
     num_heads: int = 4
     intermediate_dim: int = 128
     dropout: float = 0.0
-    normalize_first: bool = False
+    normalize_first: bool = True
     norm: str = "layer"
     position: str = "learned"
     causal: bool = False

@@ -34,7 +34,13 @@ class TransformerConfig:
     hidden_dim: model width; must divide by `num_heads`.
     num_layers, num_heads, intermediate_dim: blocks, heads, feed-forward size.
     dropout: residual and feed-forward dropout.
-    normalize_first: pre-norm (True) or post-norm (False, the original).
+    normalize_first: pre-norm (True, the default) or post-norm (False, the
+        original). Pre-norm is the default because measured here, post-norm
+        `transformer_small` plateaus at ~0.29 on associative_recall (T=32)
+        at every learning rate and schedule tried, even 5,000 steps, while
+        pre-norm solves it (>= 0.998, 3/3 seeds) in 500-800 steps, and
+        solves adding (T=50) at the lr 3e-3 where post-norm fails (issue 14;
+        GPT-2, ViT and most current Transformers are pre-norm too).
     norm: `"layer"`, `"batch"` or `"rms"`.
     position: `"learned"`, `"sinusoidal"`, `"rotary"` or `"none"`.
     causal: each step attends only to earlier steps.
@@ -56,7 +62,7 @@ class TransformerConfig:
     num_heads: int = 4
     intermediate_dim: int = 128
     dropout: float = 0.0
-    normalize_first: bool = False
+    normalize_first: bool = True
     norm: str = "layer"
     position: str = "learned"
     causal: bool = False
