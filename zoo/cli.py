@@ -5,11 +5,6 @@ import os
 import sys
 
 
-def _quiet_tensorflow():
-    # TensorFlow's C++ logging at import; has to be set before keras imports it.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _list(args):
     import zoo.models
     import zoo.tasks
@@ -139,7 +134,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    _quiet_tensorflow()
+    if args.handler is not _report:  # reports read records only: no backend
+        from zoo.measure import backend_startup
+
+        backend_startup.start()
     try:
         return args.handler(args)
     except (KeyError, ValueError, FileNotFoundError) as error:

@@ -4,7 +4,8 @@ benchmark's reference implementations).
 Keras 3 has no backend-agnostic gradient API, yet the zoo needs gradients
 outside `fit` (the "every weight gets a gradient" test, gradient-norm
 diagnostics). Each function imports its backend lazily, so importing this
-module pulls in no framework beyond Keras.
+module pulls in no framework, not even Keras (the benchmark's PyTorch
+worker measures memory with it in a process without Keras).
 
 Peak memory is measured here too, the one implementation the runner and the
 benchmark share: on an accelerator the device's peak allocation, on a CPU the
@@ -23,11 +24,12 @@ import resource
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 
 
 def backend():
+    import keras
+
     return keras.backend.backend()
 
 
@@ -83,6 +85,8 @@ def loss_and_gradients(model, loss_fn, x, y, sample_weight=None, wrt_inputs=Fals
 
 
 def _numpy(values, variables):
+    import keras
+
     return [
         np.zeros(v.shape, dtype="float32") if g is None else np.asarray(keras.ops.convert_to_numpy(g))
         for g, v in zip(values, variables)
@@ -123,6 +127,7 @@ def _jax(model, loss_fn, x, y, sample_weight, wrt_inputs):
 
 
 def _torch(model, loss_fn, x, y, sample_weight, wrt_inputs):
+    import keras
     import torch
 
     variables = model.trainable_variables

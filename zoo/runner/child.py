@@ -2,8 +2,7 @@
 
 import json
 
-from zoo.runner.run import Run
-from zoo.runner.training import train_and_evaluate
+from zoo.measure import backend_startup
 
 
 def main(argv=None):
@@ -18,5 +17,9 @@ def main(argv=None):
     parser.add_argument("workdir")
     parser.add_argument("run_json", help="a Run as JSON (Run.to_dict())")
     args = parser.parse_args(argv)
+    backend_startup.start()
+    from zoo.runner.run import Run
+    from zoo.runner.training import train_and_evaluate
+
     train_and_evaluate(Run.from_dict(json.loads(args.run_json)), args.workdir)
     return 0

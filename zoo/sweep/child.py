@@ -39,7 +39,11 @@ def main():
     threads = int(os.environ.get("ZOO_WORKER_THREADS", "0"))
     cores = [int(c) for c in os.environ.get("ZOO_WORKER_CORES", "").split(",") if c]
     backend_threads.pin_to_cores(cores)
-    # imported once the process is on its cores
+    # imported once the process is on its cores, without the framework's
+    # C++ start-up lines (its thread pools sized by the environment)
+    from zoo.measure import backend_startup
+
+    backend_startup.start()
     import keras
 
     from zoo.runner import Run, train_and_evaluate
