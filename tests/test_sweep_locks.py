@@ -131,7 +131,7 @@ def _zoo_run(experiment, out):
 
 
 def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
-    experiment, out = _experiment(tmp_path, count=4, epochs=3), tmp_path / "out"
+    experiment, out = _experiment(tmp_path, count=4, epochs=2), tmp_path / "out"
     sweeps = [_zoo_run(experiment, out), _zoo_run(experiment, out)]
     outputs = [s.communicate(timeout=600)[0] for s in sweeps]
     assert [s.returncode for s in sweeps] == [0, 0], outputs

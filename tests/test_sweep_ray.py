@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'zoo[ray]'")
-
 from zoo import cli, sweep
+
+ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'zoo[ray]'")
 
 EXPERIMENT = '''
 from zoo.runner import Run

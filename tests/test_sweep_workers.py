@@ -79,7 +79,7 @@ def test_two_workers_train_every_run_exactly_once(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_a_killed_worker_loses_only_its_run_and_it_alone_trains_on_resume(tmp_path):
-    experiment = _experiment(tmp_path, count=3, first_epochs=40)
+    experiment = _experiment(tmp_path, count=3, first_epochs=20)
     out, lines, outcome = tmp_path / "out", Lines(), {}
 
     def first_sweep():
@@ -91,11 +91,11 @@ def test_a_killed_worker_loses_only_its_run_and_it_alone_trains_on_resume(tmp_pa
     thread = threading.Thread(target=first_sweep)
     thread.start()
     pid = int(lines.wait_for(r"\[w1\] worker pid (\d+)").group(1))
-    lines.wait_for(r"\[w1\] Epoch 2/40")  # the slow run 1 is training on w1
+    lines.wait_for(r"\[w1\] Epoch 2/20")  # the slow run 1 is training on w1
     os.kill(pid, signal.SIGKILL)
     thread.join(timeout=300)
 
-    slow = Run("gru_tiny", "adding", KNOBS, epochs=40, batch_size=16, learning_rate=1e-7)
+    slow = Run("gru_tiny", "adding", KNOBS, epochs=20, batch_size=16, learning_rate=1e-7)
     others = [Run("gru_tiny", "adding", KNOBS, epochs=1, batch_size=16, seed=s).run_id
               for s in (1, 2)]
     assert "1 of 3 runs failed" in outcome["error"] and slow.run_id in outcome["error"]
