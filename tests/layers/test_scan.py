@@ -1,5 +1,6 @@
 """The parallel scans equal the step-by-step recurrence, at every length."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -46,3 +47,26 @@ def test_padding_keeps_the_state():
     h = numpy(scan.linear_recurrence(a_kept, b_kept))
     np.testing.assert_allclose(h[:, 1], h[:, 0], atol=1e-6)
     np.testing.assert_allclose(h[:, 2], h[:, 0], atol=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow graphs only")
+@pytest.mark.parametrize("name", ["scan", "LRU", "MinGRU", "Mamba", "LinearAttention"])
+def test_unknown_length_in_a_tensorflow_graph(name):
+    """A graph traced with an unknown length falls back to
+    `keras.ops.associative_scan` (and causal linear attention to cumulative
+    sums) and gives the same values."""
+    import tensorflow as tf
+
+    from zoo import layers
+
+    x = RNG.normal(size=(2, 5, 4)).astype("float32")
+    if name == "scan":
+        def fn(u):
+            return scan.linear_recurrence(keras.ops.sigmoid(u), u)
+    else:
+        options = {"num_heads": 2, "causal": True} if name == "LinearAttention" else {}
+        layer = getattr(layers, name)(**options)
+        layer(x)
+        fn = layer
+    graph = tf.function(fn, input_signature=[tf.TensorSpec((None, None, 4), "float32")])
+    np.testing.assert_allclose(numpy(graph(x)), numpy(fn(x)), atol=1e-5)

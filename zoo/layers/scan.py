@@ -12,11 +12,13 @@ so all prefixes come out of a parallel prefix scan of depth `log2(T)`
 `keras.ops` slicing, stacking and reshapes, so it runs the same way on
 TensorFlow, JAX and PyTorch. It needs the scanned length to be static, which
 it is under JAX and PyTorch and in TensorFlow graphs traced on real batches;
-a TensorFlow graph traced with an unknown length falls back to
-`keras.ops.associative_scan`. (We do not use `keras.ops.associative_scan`
-everywhere because in Keras 3.15 its PyTorch version builds its interleave
-buffers with `torch.zeros(shape)`: on the CPU and in float32 whatever the
-inputs, which breaks on a GPU and widens bfloat16.)
+a TensorFlow graph traced with an unknown length falls back to a
+Hillis-Steele scan in `keras.ops.while_loop` (log2(T) rounds of T combines).
+We do not use `keras.ops.associative_scan`: in Keras 3.15 its PyTorch version
+builds its interleave buffers with `torch.zeros(shape)` (on the CPU and in
+float32 whatever the inputs, which breaks on a GPU and widens bfloat16), and
+its TensorFlow version fails on an unknown length (it compares the lengths
+as Python booleans).
 
 The recurrences run in float32 whatever the inputs' dtype: a long product of
 decays loses too much in bfloat16.
@@ -43,10 +45,23 @@ def associative_scan(combine, elems):
     """
     length = elems[0].shape[1]
     if length is None:
-        return list(ops.associative_scan(
-            lambda a, b: combine(list(a), list(b)), list(elems), axis=1
-        ))
+        return _scan_unknown_length(combine, list(elems))
     return _scan(combine, list(elems), int(length))
+
+
+def _scan_unknown_length(combine, elems):
+    """Hillis-Steele: round k combines each step with the prefix ending
+    2^k steps earlier, until 2^k reaches the length."""
+    length = ops.shape(elems[0])[1]
+
+    def body(offset, *current):
+        later = combine([e[:, :length - offset] for e in current],
+                        [e[:, offset:] for e in current])
+        merged = [ops.concatenate([e[:, :offset], v], axis=1) for e, v in zip(current, later)]
+        return (offset * 2, *merged)
+
+    result = ops.while_loop(lambda offset, *current: offset < length, body, (1, *elems))
+    return list(result[1:])
 
 
 def _scan(combine, elems, length):
