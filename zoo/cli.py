@@ -32,6 +32,7 @@ def _run(args):
     from zoo import report, sweep
 
     out = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.experiment))[0])
+    check_folder(out, "--out")
     fastest = None
     if args.backend == "auto":
         from zoo.report import speed
@@ -53,15 +54,46 @@ def _run(args):
     return 0
 
 
+def _report_folders(args):
+    """`(runs, results)` of `zoo report NAME`: the folder `zoo run NAME` wrote
+    (`runs/NAME`) when it exists, else the committed `results/runs/NAME`; the
+    page goes beside the records it was read from (`runs/` or `results/`)."""
+    local = os.path.join("runs", args.experiment)
+    committed = os.path.join("results", "runs", args.experiment)
+    runs = args.runs or (local if os.path.isdir(local) else committed)
+    if args.results:
+        return runs, args.results
+    return runs, "results" if os.path.abspath(runs) == os.path.abspath(committed) else "runs"
+
+
 def _report(args):
     from zoo import report
 
-    runs = args.runs or os.path.join("results", "runs", args.experiment)
-    written = report.regenerate(args.experiment, runs, args.results)
-    print(f"Read the records in {os.path.abspath(runs)}")
+    runs, results = _report_folders(args)
+    check_folder(runs, "--runs", must_exist=True)
+    check_folder(results, "--results")
+    written = report.regenerate(args.experiment, runs, results)
+    print(f"Read the records in {os.path.abspath(runs)} (another folder: --runs DIR)")
     for path in written:
         print(f"  wrote {path}")
     return 0
+
+
+def check_folder(path, option, must_exist=False):
+    """Refuse, before anything runs, a folder that is a file, missing (when it
+    must exist) or not writable; `ValueError` naming the option and the path."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a file, not a folder.")
+    if not os.path.exists(path):
+        if must_exist:
+            raise ValueError(f"{option} {path} does not exist.")
+        parent = os.path.dirname(path)
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        path = parent
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{option}: cannot write in {path} (permission denied).")
 
 
 def bench_command(args, echo=print):
@@ -75,10 +107,17 @@ def bench_command(args, echo=print):
     return 1 if failures else 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """One line for a bad argument, as for every other user mistake."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="zoo", description="Compare sequence architectures on shared tasks."
-    )
+    parser = _Parser(prog="zoo", description="Compare sequence architectures on shared tasks.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="list models, tasks or experiments")
@@ -116,10 +155,12 @@ def build_parser():
     rep = commands.add_parser(
         "report", help="regenerate results/NAME.{csv,md} and plots from run records alone")
     rep.add_argument("experiment", help="experiment name (names the output files)")
-    rep.add_argument("--runs", help="folder of run records (default: results/runs/NAME, "
-                                    "the committed ones)")
-    rep.add_argument("--results", default="results",
-                     help="folder for the tables and plots (default: %(default)s)")
+    rep.add_argument("--runs", help="folder of run records (default: runs/NAME, what `zoo run "
+                                    "NAME` wrote, if it exists; else results/runs/NAME, the "
+                                    "committed ones)")
+    rep.add_argument("--results",
+                     help="folder for the tables and plots (default: results/ for the "
+                          "committed records, runs/ for runs/NAME)")
     rep.set_defaults(handler=_report)
 
     from zoo import bench  # argument definitions only; imports no framework
@@ -132,21 +173,33 @@ def build_parser():
     return parser
 
 
+# A user's mistake (a bad name, value, file or folder): exit code 2. Anything
+# else is the zoo's own failure (exit code 1); both are one line without --debug.
+USER_ERRORS = (KeyError, ValueError, TypeError, OSError)
+INTERRUPTED = ("zoo: interrupted. Finished runs are kept (each record is written whole, "
+               "last); the runs in training were not finished and train again on the next "
+               "`zoo run` of the same --out.")
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.handler is not _report:  # reports read records only: no backend
-        from zoo.measure import backend_startup
-
-        backend_startup.start()
     try:
+        if args.handler is not _report:  # reports read records only: no backend
+            from zoo.measure import backend_startup
+
+            backend_startup.start()
         return args.handler(args)
-    except (KeyError, ValueError, FileNotFoundError) as error:
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- one line, the traceback only with --debug
+        if args.debug:
+            raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        if not isinstance(error, USER_ERRORS):
+            message = f"{type(error).__name__}: {message} (zoo --debug ... shows where)"
         print(f"zoo: error: {message}", file=sys.stderr)
-        return 2
-    except RuntimeError as error:  # a run that failed in its own process
-        print(f"zoo: error: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, USER_ERRORS) else 1
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def runs(name, profile="quick"):
     takes_profile = bool(inspect.signature(module.runs).parameters)
     try:
         listed = module.runs(profile) if takes_profile else module.runs()
-    except (KeyError, ValueError, TypeError) as error:
+    except Exception as error:  # noqa: BLE001 -- whatever a user's file raises, named
         raise ValueError(
             f"Experiment {name!r}: runs() failed: {type(error).__name__}: {error}"
         ) from error
@@ -66,6 +66,8 @@ def runs(name, profile="quick"):
             f"Experiment {name!r}: runs() must return a list of zoo.runner.Run; "
             f"got {type(listed).__name__}"
         )
+    if not listed:
+        raise ValueError(f"Experiment {name!r}: runs() returned no runs; nothing to train.")
     bad = [r for r in listed if not isinstance(r, Run)]
     if bad:
         raise ValueError(

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 from typing import Optional
 
 import keras
@@ -152,6 +153,8 @@ class Run:
         """
         self.to_dict()  # a run with settings still to search is refused, named
         task = zoo.tasks.get(self.task, **self.task_knobs)
+        task.check_files()
+        self._check_memory(task)
         config = zoo.models.config(self.model, **self.model_overrides)
         for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
             value = getattr(self, name)
@@ -204,6 +207,22 @@ class Run:
             self._invalid("batch_size", self.batch_size,
                           f"a multiple of the {count} devices data_parallel splits it over")
         return count
+
+    def _check_memory(self, task):
+        """Refuse data that cannot fit in this machine's memory."""
+        needed = task.estimated_bytes()
+        if needed is None or not hasattr(os, "sysconf"):
+            return
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError):
+            return
+        if needed > available:
+            raise ValueError(
+                f"Run {self.model} on {self.task} {self.task_knobs} needs about "
+                f"{needed / 2**30:,.1f} GiB for its data alone; this machine has "
+                f"{available / 2**30:,.1f} GiB. Use a shorter sequence_length or fewer "
+                "examples (num_train, num_validation, num_test).")
 
     def _invalid(self, name, value, expected):
         raise ValueError(

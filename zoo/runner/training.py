@@ -218,8 +218,10 @@ def _train(run, task, config, data, train, epochs, total_steps, num_devices, run
         "train_steps": len(timer.durations),
         "train_step_seconds_median": step_seconds,
         "train_steps_per_second": 1.0 / step_seconds,
-        "train_samples_per_second": run.batch_size / step_seconds,
-        "train_tokens_per_second": run.batch_size * tokens / step_seconds,
+        # a step feeds the batch, or the whole training split when it is smaller
+        "train_samples_per_second": min(run.batch_size, train.num_examples) / step_seconds,
+        "train_tokens_per_second": min(run.batch_size, train.num_examples) * tokens
+        / step_seconds,
         "inference_samples_per_second": inference_rate,
         "train_seconds": train_seconds,
         "peak_memory_mb": peak_mb,

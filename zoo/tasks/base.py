@@ -190,6 +190,22 @@ class Task:
     def knobs(self) -> dict:
         return dataclasses.asdict(self)
 
+    def check_files(self):
+        """Refuse now a data file the task would miss later (real datasets)."""
+
+    def estimated_bytes(self):
+        """About how much memory the built splits take: inputs and targets
+        of every example, 4 bytes a value (None when the task cannot tell)."""
+        sizes = [getattr(self, f"num_{split}", None) for split in SPLITS]
+        if any(not isinstance(n, int) for n in sizes):
+            return None
+        spec = self.spec
+        per_step = spec.feature_dim or 1
+        if spec.input_kind == "image":
+            per_step = int(np.prod(spec.image_shape)) // max(1, spec.sequence_length)
+        values = spec.sequence_length * per_step + (spec.target_length or spec.sequence_length)
+        return 4 * sum(sizes) * values
+
     def metric_weights(self, split_data):
         """Which positions the metric counts: the sample weights by default."""
         return Split(*split_data).sample_weights

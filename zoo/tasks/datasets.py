@@ -84,6 +84,15 @@ class KerasDatasetTask(Task):
         check_knob(self.name, "data_dir", self.data_dir, "a folder path or None",
                    self.data_dir is None or isinstance(self.data_dir, (str, os.PathLike)))
 
+    FILES = ()  # the Keras cache files the task reads
+
+    def check_files(self):
+        """Find (or download, where allowed) and verify every file now, so a
+        missing or corrupt one is refused before any run trains."""
+        folder = data_folder(self.data_dir)
+        for keras_file in self.FILES:
+            fetch(keras_file, folder, self.name)
+
     def load(self):
         """`{"train": pool, "test": pool}` of the whole dataset."""
         raise NotImplementedError
@@ -140,6 +149,7 @@ class _ImageDataset(KerasDatasetTask):
 
 
 class _Mnist(_ImageDataset):
+    FILES = (MNIST_FILE,)
     def load(self):
         return read_mnist(*stamp(fetch(MNIST_FILE, data_folder(self.data_dir), self.name)))
 
@@ -225,6 +235,7 @@ def lra_grayscale(images):
 
 
 class _Cifar10(_ImageDataset):
+    FILES = (CIFAR10_FILE,)
     def load(self):
         folder = fetch(CIFAR10_FILE, data_folder(self.data_dir), self.name)
         inner = folder / "cifar-10-batches-py"
@@ -273,6 +284,7 @@ class Cifar10Image(_Cifar10):
 
 
 class _Imdb(KerasDatasetTask):
+    FILES = (IMDB_FILE,)
     def load(self):
         return read_imdb(*stamp(fetch(IMDB_FILE, data_folder(self.data_dir), self.name)))
 
@@ -328,6 +340,7 @@ class Imdb(_Imdb):
 @register("imdb_bytes")
 @dataclasses.dataclass(frozen=True)
 class ImdbBytes(_Imdb):
+    FILES = (IMDB_FILE, IMDB_WORD_INDEX_FILE)
     """IMDB at byte level, as LRA Text (Tay et al. 2021, §3.3): each byte of
     a review is a token (id = byte + 1, 0 pads), truncated and padded at the
     end to `sequence_length` (LRA's paper: 4K; its released config: 1000).
