@@ -176,3 +176,29 @@ def test_commands_print_only_the_zoos_lines(tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [done.stderr.strip()] and "Valid experiments" in done.stderr
+
+
+USER_TASK = '''
+import dataclasses
+import numpy as np
+from zoo.runner import Run
+from zoo.tasks import register
+from zoo.tasks.synthetic import Adding
+
+@register("my_adding")
+@dataclasses.dataclass(frozen=True)
+class MyAdding(Adding):
+    name = "my_adding"
+
+def runs():
+    knobs = {"sequence_length": 6, "num_train": 32, "num_validation": 16, "num_test": 16}
+    return [Run("gru_tiny", "my_adding", knobs, epochs=1, batch_size=16)]
+'''
+
+
+def test_a_users_own_task_trains_in_a_worker_process(tmp_path, capsys):
+    path = tmp_path / "my_experiment.py"
+    path.write_text(USER_TASK)
+    assert cli.main(["run", str(path), "--isolate", "--out", str(tmp_path / "out")]) == 0
+    (record,) = (tmp_path / "out").glob("*/metrics.json")
+    assert json.loads(record.read_text())["run"]["task"] == "my_adding"

@@ -20,6 +20,8 @@ from training it too.
     locks.py           one run, one trainer
 """
 
+import os
+
 import keras
 
 from zoo.runner import load_record, train_and_evaluate
@@ -34,6 +36,8 @@ from zoo.sweep.selection import (
     select,
     with_seeds,
 )
+
+EXPERIMENT_FILE_VARIABLE = "ZOO_EXPERIMENT_FILE"  # read by zoo.sweep.child
 
 __all__ = ["BACKENDS", "PROFILES", "apply_profile", "backend_plan", "default_profile",
            "run_experiment", "select", "with_seeds"]
@@ -98,5 +102,7 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
         if run_backend == current:
             run.devices()  # data_parallel off JAX or a batch the devices cannot split
     plan = list(zip(selected, backends))
+    if str(name).endswith(".py"):  # worker processes load the file too (its own tasks)
+        os.environ[EXPERIMENT_FILE_VARIABLE] = os.path.abspath(name)
     executor = _executor(plan, out_dir, echo, profile, workers, ray, isolate)
     return schedule.drive(plan, out_dir, executor, echo, current)

@@ -48,6 +48,12 @@ def main():
 
     from zoo.runner import Run, train_and_evaluate
 
+    experiment_file = os.environ.get("ZOO_EXPERIMENT_FILE")
+    if experiment_file:  # a user's file may register its own tasks or models
+        from zoo import experiments
+
+        experiments.load(experiment_file)
+
     if threads:
         backend_threads.limit_threads(keras.backend.backend(), threads)
     for line in sys.stdin:

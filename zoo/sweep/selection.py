@@ -7,14 +7,8 @@ import keras
 
 from zoo import experiments
 from zoo.measure import backend as measured_backend
-
-PROFILES = ("quick", "full")
-BACKENDS = ("tensorflow", "jax", "torch")
-
-
-def default_profile():
-    """`"full"` when an accelerator is present, else `"quick"`."""
-    return "quick" if measured_backend.accelerator()[0] == "cpu" else "full"
+from zoo.measure.environment import default_profile  # noqa: F401 (the sweep's name for it)
+from zoo.names import BACKENDS, PROFILES  # noqa: F401 (one definition, zoo.names)
 
 
 def apply_profile(run, profile):
