@@ -202,3 +202,30 @@ def test_a_users_own_task_trains_in_a_worker_process(tmp_path, capsys):
     assert cli.main(["run", str(path), "--isolate", "--out", str(tmp_path / "out")]) == 0
     (record,) = (tmp_path / "out").glob("*/metrics.json")
     assert json.loads(record.read_text())["run"]["task"] == "my_adding"
+
+
+def test_ctrl_c_is_one_line_naming_the_run_and_keeps_finished_ones(tmp_path):
+    import signal
+    import time
+
+    path = tmp_path / "slow.py"
+    path.write_text(
+        "from zoo.runner import Run\n"
+        "def runs():\n"
+        "    knobs = {'sequence_length': 6, 'num_train': 64, 'num_validation': 16, 'num_test': 16}\n"
+        "    return [Run('gru_tiny', 'adding', knobs, epochs=1, batch_size=16),\n"
+        "            Run('gru_tiny', 'adding', knobs, epochs=1, batch_size=16, max_seconds=600,\n"
+        "                steps=10**6, seed=1)]\n")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "run", str(path), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while len(list(out.glob("*/metrics.json"))) < 1 and time.time() < deadline:
+        time.sleep(0.5)  # the first run finished; the second (a long one) is training
+    time.sleep(5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted while training gru_tiny--adding--s1--" in lines[0], err
+    assert len(list(out.glob("*/metrics.json"))) == 1  # the finished run is kept

@@ -176,9 +176,9 @@ def build_parser():
 # A user's mistake (a bad name, value, file or folder): exit code 2. Anything
 # else is the zoo's own failure (exit code 1); both are one line without --debug.
 USER_ERRORS = (KeyError, ValueError, TypeError, OSError)
-INTERRUPTED = ("zoo: interrupted. Finished runs are kept (each record is written whole, "
-               "last); the runs in training were not finished and train again on the next "
-               "`zoo run` of the same --out.")
+INTERRUPTED = ("zoo: interrupted{while_}. Finished runs are kept (each record is written "
+               "whole, last); what was in training was not finished and trains again on the "
+               "next `zoo run` with the same --out.")
 
 
 def main(argv=None):
@@ -189,8 +189,10 @@ def main(argv=None):
 
             backend_startup.start()
         return args.handler(args)
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        training = ", ".join(map(str, interrupt.args))
+        print(INTERRUPTED.format(while_=f" while training {training}" if training else ""),
+              file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 -- one line, the traceback only with --debug
         if args.debug:

@@ -129,12 +129,16 @@ class Sweep:
                 self.counts["before"] += 1
                 self._tell(position, "done before, skipped")
         self.keeper = locks.LockKeeper(self.out_dir)
+        self.in_training = {}  # position -> run id, started and not yet collected
         try:
             while self.pending or self.executor.running() or self.elsewhere:
                 self._start_what_fits()
                 self._collect(POLL_SECONDS)
                 if self.elsewhere:
                     self._look_at_held_runs()
+        except KeyboardInterrupt:
+            # the CLI's one line names the runs that were training
+            raise KeyboardInterrupt(*sorted(self.in_training.values())) from None
         finally:
             self.executor.close()
             self.keeper.release_all()
@@ -161,11 +165,13 @@ class Sweep:
             text = describe_run(run, backend, self.current_backend)
             self.progress.started(position, text, executor.next_worker(), len(self.pending),
                                   executor.running())
+            self.in_training[position] = run.run_id
             executor.start(position, run, backend)
             self.progress.show_running(executor.running_runs())
 
     def _collect(self, timeout):
         for position, record, error in self.executor.wait(timeout=timeout):
+            self.in_training.pop(position, None)
             run = self.plan[position][0]
             self.keeper.release(run.run_id)
             self.progress.finished(position)
