@@ -41,8 +41,11 @@ REFERENCES_BY_FAMILY = {
     "lstm": ("keras", "pytorch"),
     "gru": ("keras", "pytorch"),
     "transformer": ("keras_hub", "pytorch"),
+    # the parallel-scan recurrences and linear attention: no library a user would
+    # pick instead on every backend; the zoo's own on each backend, beside the above
+    "lru": (), "mingru": (), "minlstm": (), "mamba": (), "linear_transformer": (),
 }
-FAMILIES = tuple(REFERENCES_BY_FAMILY)  # every family `zoo bench` measures, in report order
+FAMILIES = tuple(REFERENCES_BY_FAMILY)  # every family `zoo bench` measures, by default all
 AUTOCAST_DTYPES = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}  # for PyTorch
 # the Keras dtype policies measured: float32 and those PyTorch can autocast to
 PRECISIONS = tuple(p for p in names.PRECISIONS if p == "float32" or p in AUTOCAST_DTYPES)

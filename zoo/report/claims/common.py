@@ -140,8 +140,10 @@ def seeds_text(frame):
 
 def budget_text(record):
     run = record["run"]
+    rate = ("chosen on validation per setting" if "learning_rate" in (run.get("searched") or ())
+            else run["learning_rate"])
     text = (f"{run.get('steps') or str(run.get('epochs')) + ' epoch(s)'} steps of batch "
-            f"{run['batch_size']}, {run.get('optimizer', 'adam')} lr {run['learning_rate']}")
+            f"{run['batch_size']}, {run.get('optimizer', 'adam')} lr {rate}")
     if run.get("schedule", "constant") != "constant":
         text += f" ({run['schedule']})"
     return text

@@ -5,6 +5,9 @@ from pathlib import Path
 
 from zoo.report.claims.common import SOURCES, Section, family_rank, missing_section, table_lines
 
+# the families whose recurrence trains with a parallel scan (or a cumulative sum)
+PARALLEL_SCAN = ("lru", "mingru", "minlstm", "mamba", "linear_transformer")
+
 
 def section_parallel(speed_dir, folder):
     title = "3. Parallel training and the O(n²) cost of attention"
@@ -94,6 +97,29 @@ def section_parallel(speed_dir, folder):
             word = "holds only in part (attention faster at every length, no crossover)"
         texts.append(f"faster in parallel, then overtaken by the LSTM: {word} ("
                      + "; ".join(f"{k}: {v}" for k, v in crossovers.items()) + ")")
+    scan = _parallel_scan_text(facts)
+    if scan:
+        texts.append(scan)
     lines += ["Rule: O(n²) holds when the exponent between the two longest lengths is "
-              "≥ 1.5.", "", "**Verdict:** " + "; ".join(texts) + ".", ""]
+              "≥ 1.5; a recurrence trained with a parallel scan is linear when its exponent "
+              "over all lengths is ≤ 1.2.", "", "**Verdict:** " + "; ".join(texts) + ".", ""]
     return Section(lines, facts)
+
+
+def _parallel_scan_text(facts):
+    """'RNNs are sequential, attention is parallel': a recurrence whose state
+    update is linear trains with a parallel scan, at a linear cost."""
+    scans = {k: v for k, v in facts.items() if k[1] in PARALLEL_SCAN}
+    if not scans:
+        return ""
+    exponents = [v["time"] for v in scans.values()]
+    lstm = [v["time"] for k, v in facts.items() if k[1] == "lstm"]
+    attention = [v["time"] for k, v in facts.items() if k[1] == "transformer"]
+    word = "linear" if max(exponents) <= 1.2 else (
+        "linear for some" if min(exponents) <= 1.2 else "not linear at these lengths")
+    families = ", ".join(sorted({k[1] for k in scans}))
+    return (f"a recurrent model trained with a parallel scan ({families}): {word} (train-step "
+            f"exponent {min(exponents):.2f}-{max(exponents):.2f}"
+            + (f"; LSTM loop {min(lstm):.2f}-{max(lstm):.2f}" if lstm else "")
+            + (f"; attention {min(attention):.2f}-{max(attention):.2f}" if attention else "")
+            + ")")
