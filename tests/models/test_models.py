@@ -196,6 +196,7 @@ ADDITION_LIKE = TaskSpec(
     num_classes=14, target_length=4, metric="exact_match", baseline=1e-3, solved_at=0.99,
 )
 KERAS_IO_TRANSFORMER = dict(hidden_dim=32, num_layers=1, num_heads=2, head_dim=32,
+                            normalize_first=False,
                             intermediate_dim=32, dropout=0.1, norm_epsilon=1e-6,
                             mask_padding=False, head_units=20, head_dropout=0.1)
 KERAS_IO_BILSTM = dict(hidden_dim=64, num_layers=2, embedding_dim=128, bidirectional=True,

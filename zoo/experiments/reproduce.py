@@ -81,6 +81,7 @@ def _plain(values):
 
 # keras-io "Text classification with Transformer": 657,758 parameters at 20k x 200
 KERAS_IO_TRANSFORMER = dict(hidden_dim=32, num_layers=1, num_heads=2, head_dim=32,
+                            normalize_first=False,
                             intermediate_dim=32, dropout=0.1, norm_epsilon=1e-6,
                             mask_padding=False, head_units=20, head_dropout=0.1)
 # keras-io "Bidirectional LSTM on IMDB": Embedding 128, two BiLSTM(64)
