@@ -4,6 +4,7 @@ padding, golden values, FLOPs."""
 
 import numpy as np
 import pytest
+
 from tests.layer_test_case import run_layer_test
 from tests.layers.mixer_checks import (
     check_no_leak_from_later_steps,
@@ -12,7 +13,6 @@ from tests.layers.mixer_checks import (
     model_flops,
     numpy,
 )
-
 from zoo.layers import LinearAttention
 
 RNG = np.random.default_rng(0)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tests.layer_test_case import run_layer_test
 from tests.layers.mixer_checks import (
     check_no_leak_from_later_steps,
@@ -13,7 +14,6 @@ from tests.layers.mixer_checks import (
     model_flops,
     numpy,
 )
-
 from zoo.layers import LRU
 
 RNG = np.random.default_rng(0)

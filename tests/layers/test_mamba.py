@@ -4,6 +4,7 @@ equations, causality, the one-step form, padding, golden values, FLOPs."""
 import math
 
 import numpy as np
+
 from tests.layer_test_case import run_layer_test
 from tests.layers.mixer_checks import (
     check_no_leak_from_later_steps,
@@ -12,7 +13,6 @@ from tests.layers.mixer_checks import (
     model_flops,
     numpy,
 )
-
 from zoo.layers import Mamba
 
 RNG = np.random.default_rng(0)

@@ -3,6 +3,7 @@ step-by-step loop, causality, the one-step form, padding, golden values, FLOPs."
 
 import numpy as np
 import pytest
+
 from tests.layer_test_case import run_layer_test
 from tests.layers.mixer_checks import (
     check_no_leak_from_later_steps,
@@ -11,7 +12,6 @@ from tests.layers.mixer_checks import (
     model_flops,
     numpy,
 )
-
 from zoo.layers import MinGRU, MinLSTM
 
 RNG = np.random.default_rng(0)

@@ -3,6 +3,7 @@ one-step form through the whole block, post-norm, padding, argument errors."""
 
 import numpy as np
 import pytest
+
 from tests.layer_test_case import run_layer_test
 from tests.layers.mixer_checks import (
     check_no_leak_from_later_steps,
@@ -10,7 +11,6 @@ from tests.layers.mixer_checks import (
     check_step_matches_call,
     numpy,
 )
-
 from zoo.layers import MixerBlock
 
 RNG = np.random.default_rng(0)

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.layers import scan
 from tests.layers.mixer_checks import numpy
+from zoo.layers import scan
 
 RNG = np.random.default_rng(0)
 

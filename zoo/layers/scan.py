@@ -68,18 +68,26 @@ def _scan(combine, elems, length):
     if length < 2:
         return elems
     pairs = length // 2
-    # Combine neighbours (0, 1), (2, 3), ...; their prefixes are the prefixes
-    # at the odd positions 1, 3, 5, ...
-    reduced = combine(
-        [e[:, 0:2 * pairs:2] for e in elems], [e[:, 1:2 * pairs:2] for e in elems]
-    )
-    odd = _scan(combine, reduced, pairs)
+    # Neighbours (0, 1), (2, 3), ... side by side, by a reshape rather than
+    # strided slices (whose gradients XLA mis-shapes in TensorFlow).
+    evens, odds = zip(*(_split_pairs(e[:, :2 * pairs], pairs) for e in elems))
+    # Combined, their prefixes are the prefixes at the odd positions 1, 3, ...
+    odd = _scan(combine, combine(list(evens), list(odds)), pairs)
     # The prefix at an even position 2k > 0 is the prefix at 2k - 1, then e_2k.
-    later_evens = [e[:, 2::2] for e in elems]
-    earlier_odds = odd if length % 2 else [o[:, :-1] for o in odd]
-    even = combine(earlier_odds, later_evens)
+    if length % 2:
+        evens = [ops.concatenate([v, e[:, -1:]], axis=1) for v, e in zip(evens, elems)]
+        earlier_odds = odd
+    else:
+        earlier_odds = [o[:, :-1] for o in odd]
+    even = combine(earlier_odds, [v[:, 1:] for v in evens])
     even = [ops.concatenate([e[:, :1], v], axis=1) for e, v in zip(elems, even)]
     return [_interleave(v, o, length) for v, o in zip(even, odd)]
+
+
+def _split_pairs(x, pairs):
+    """`(B, 2P, ...)` -> the steps at even and at odd positions, `(B, P, ...)` each."""
+    x = ops.reshape(x, (-1, pairs, 2) + tuple(x.shape[2:]))
+    return x[:, :, 0], x[:, :, 1]
 
 
 def _interleave(even, odd, length):
