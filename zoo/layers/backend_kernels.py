@@ -9,6 +9,8 @@
 2. `has_fused_attention(query, key, value)`: whether
    `keras.ops.dot_product_attention` reaches a fused, memory-efficient kernel
    for these inputs on this device.
+3. `on_accelerator()`: whether tensors live on a GPU or TPU (chunked attention
+   sizes its blocks for a CPU's cache only on a CPU).
 
 Backend modules are imported inside the functions only, so importing this
 file never imports a backend that is not in use.
@@ -127,3 +129,21 @@ def has_fused_attention(query, key, value):
         return bool(_can_use_flash_attention(query, key, value, None))
     except Exception:  # noqa: BLE001
         return False
+
+
+def on_accelerator():
+    """Whether the backend computes on a GPU or TPU rather than the CPU."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].platform != "cpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()  # Keras's torch backend then uses CUDA
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    return False
