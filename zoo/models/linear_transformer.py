@@ -2,8 +2,9 @@
 (Katharopoulos et al. 2020, phi = elu + 1) in place of softmax attention.
 
 Everything else is the `transformer` family's: the same sizes, the same
-post-norm block with a feed-forward network, learned positions, mean pooling;
-so the two differ only in their mixer. `causal=True` makes it a
+block with a feed-forward network (pre-norm by default, as the Transformer
+presets are since issue 14), learned positions, mean pooling; so the two
+differ only in their mixer. `causal=True` makes it a
 recurrent model (a fixed-size state per head) that fits causal tasks.
 """
 
