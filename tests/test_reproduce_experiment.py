@@ -49,10 +49,33 @@ def test_every_run_is_valid_with_three_seeds_and_a_stable_id(profile):
     rows = reproduce.rows(profile)
     assert len(runs) == 3 * len(rows)
     for row in rows:
-        ids = [run.run_id for run in row.runs()]
-        assert ids[0] == FIRST_RUN_IDS[row.name]
-        assert [run.seed for run in row.runs()] == [0, 1, 2]
+        row_runs = reproduce.row_runs(row)
+        assert row_runs[0].run_id == FIRST_RUN_IDS[row.name]
+        assert [run.seed for run in row_runs] == [0, 1, 2]
+        assert all(row.matches(run) for run in row_runs)
     assert len({run.run_id for run in runs}) == len(runs)
+
+
+@pytest.mark.parametrize("profile", reproduce.PROFILES)
+def test_each_rows_command_selects_its_runs_and_those_it_says_it_shares(profile):
+    import fnmatch
+
+    runs = reproduce.runs(profile)
+    for row in reproduce.rows(profile):
+        assert f"--profile {profile}" in row.command()
+        assert f"--out {published.RECORDS_FOLDER}" in row.command()
+        selected = {run.run_id for run in runs if fnmatch.fnmatchcase(run.run_id, row.only_pattern())}
+        names = [row.name] + published.sharing_command(row)
+        expected = {run.run_id for name in names for run in reproduce.row_runs(published.row(name))}
+        assert selected == expected, row.name
+
+
+def test_the_rows_are_data_and_the_experiment_builds_its_runs_from_them():
+    assert reproduce.ROWS is published.ROWS
+    for row in published.ROWS:  # plain values: a report compares them with a record's run
+        assert json.loads(json.dumps(row.identity())) == row.identity()
+    with pytest.raises(KeyError, match="Valid"):
+        published.row("scan")
 
 
 def test_the_quick_profile_loads_as_an_experiment(monkeypatch):
@@ -70,7 +93,7 @@ def test_quick_holds_the_cpu_rows_and_full_the_accelerator_rows():
     for row in reproduce.rows("quick"):
         assert row.budget.get("precision", "float32") == "float32"
     for row in reproduce.rows("full"):
-        assert row.command() == "zoo run reproduce --profile full"
+        assert row.command().startswith("zoo run reproduce --profile full ")
     with pytest.raises(ValueError, match="quick"):
         reproduce.rows("fast")
 
@@ -100,14 +123,15 @@ def test_published_conventions_named_in_their_entries():
 
 def test_a_row_recognises_its_records():
     transformer, bilstm = reproduce.ROWS[0], reproduce.ROWS[1]
-    run = transformer.runs()[1]
+    run = reproduce.row_runs(transformer)[1]
     record_run = json.loads(json.dumps(run.to_dict()))  # as a record holds it
     assert transformer.matches(record_run) and transformer.matches(run)
     assert not bilstm.matches(record_run)
     induction = next(row for row in reproduce.ROWS if row.name == "induction_mha_rope")
-    stored = json.loads(json.dumps(induction.runs()[0].to_dict()))  # test_lengths -> list
+    stored = json.loads(json.dumps(reproduce.row_runs(induction)[0].to_dict()))  # tuples -> lists
     assert induction.matches(stored)
     assert not induction.matches({**stored, "model_overrides": {}})
+    assert not induction.matches({**stored, "steps": 10})  # another budget: another row
 
 
 def test_keras_io_models_are_the_examples_sizes():
@@ -115,12 +139,11 @@ def test_keras_io_models_are_the_examples_sizes():
     import zoo.tasks
 
     spec = zoo.tasks.get("imdb").spec
-    transformer = zoo.models.get("transformer_small", spec, **reproduce.KERAS_IO_TRANSFORMER)
+    transformer = zoo.models.get("transformer_small", spec, **published.KERAS_IO_TRANSFORMER)
     assert transformer.count_params() == 657758  # keras-io's model.summary()
     addition = zoo.tasks.get("addition").spec
-    lstm = zoo.models.get("seq2seq_lstm_small", addition, **reproduce.KERAS_IO_ADDITION)
+    lstm = zoo.models.get("seq2seq_lstm_small", addition, **published.KERAS_IO_ADDITION)
     assert zoo.models.count_params(lstm)["mixer"] == 72192 + 131584  # keras-io's two LSTMs
-
 
 
 def test_validation_on_the_test_split_is_a_named_knob(monkeypatch):

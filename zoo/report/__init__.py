@@ -45,6 +45,10 @@ def regenerate(name, runs_dir, results_dir):
         from zoo.report import claims
 
         return claims.write_report(runs_dir, results_dir)
+    if name == "reproduce":  # a missing or empty folder: every number "not run here"
+        from zoo.report import reproduce
+
+        return reproduce.write_report(runs_dir, results_dir)
     if runs_dir.is_dir() and not any(runs_dir.glob(f"*/{RECORD_FILE}")) \
             and any(runs_dir.glob("*.json")):
         from zoo.report import speed_page
