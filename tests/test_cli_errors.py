@@ -229,3 +229,31 @@ def test_ctrl_c_is_one_line_naming_the_run_and_keeps_finished_ones(tmp_path):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "interrupted while training gru_tiny--adding--s1--" in lines[0], err
     assert len(list(out.glob("*/metrics.json"))) == 1  # the finished run is kept
+
+
+MODEL_CASES = {
+    "a ViT on a token task": ({"model": "vit_tiny", "task": "copying"}, "input_kind='tokens'"),
+    "a bidirectional model on a causal task": (
+        {"model": "transformer_tiny", "task": "repeat_lm",
+         "knobs": {"prefix_length": 4, "vocabulary_size": 6}}, "causal"),
+    "a bidirectional LSTM on a causal task": (
+        {"model": "lstm_tiny", "task": "repeat_lm", "knobs": {"prefix_length": 4},
+         "extra": ", model_overrides={'bidirectional': True}"}, "causal"),
+    "an override of the wrong type (str for int)": (
+        {"model": "transformer_tiny", "extra": ", model_overrides={'num_heads': 'two'}"},
+        "num_heads='two'"),
+    "an override of the wrong type, named as ours": (
+        {"extra": ", model_overrides={'hidden_dim': '8'}"}, "hidden_dim='8'"),
+    "a bool where a number goes": ({"extra": ", model_overrides={'dropout': True}"},
+                                    "dropout=True"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_CASES))
+def test_a_model_that_cannot_train_is_refused_before_the_first_run(case, tmp_path, monkeypatch,
+                                                                    capsys):
+    options, named = MODEL_CASES[case]
+    monkeypatch.setattr(sweep, "train_and_evaluate", lambda *a, **k: pytest.fail("trained"))
+    assert cli.main(["run", _experiment(tmp_path, **options), "--out", str(tmp_path / "o")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and named in lines[0], lines

@@ -100,9 +100,11 @@ class TaskSpec:
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def keras_metrics(self):
-        """Keras metrics matching `metric`, for `model.compile`."""
+        """Keras metrics for `model.compile`'s log, named `keras_*`: Keras
+        counts every weighted position of every batch, while what the zoo
+        scores (`val_task_<metric>`, the record) is the task's own metric."""
         import keras
 
         if self.output_kind == "regression":
-            return [keras.metrics.MeanSquaredError(name="mse")]
-        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            return [keras.metrics.MeanSquaredError(name="keras_mse")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="keras_accuracy")]

@@ -16,7 +16,16 @@ from zoo.models import (  # noqa: F401 (register)
     vit,
 )
 from zoo.models.recommended import RECOMMENDED, recommended
-from zoo.models.registry import SIZES, config, families, get, names, parse, state_size
+from zoo.models.registry import (
+    SIZES,
+    check_fits,
+    config,
+    families,
+    get,
+    names,
+    parse,
+    state_size,
+)
 from zoo.models.seq2seq import greedy_decode
 from zoo.models.skeleton import IncompatibleTaskError, count_params
 
@@ -24,6 +33,7 @@ __all__ = [
     "RECOMMENDED",
     "SIZES",
     "IncompatibleTaskError",
+    "check_fits",
     "config",
     "count_params",
     "families",

@@ -15,6 +15,7 @@ sequence while generating (Zoology's column), from its config and the lengths.
 import dataclasses
 import difflib
 import fnmatch
+import typing
 from typing import Callable, Optional
 
 SIZES = ("tiny", "small", "base")
@@ -42,10 +43,44 @@ class Family:
                 f"Unknown override(s) {unknown} for {self.name}_{size}. "
                 f"Valid overrides: {valid}"
             )
+        hints = typing.get_type_hints(self.config_class)
+        for key, value in overrides.items():
+            expected = _expected_type(hints.get(key))
+            if expected is not None and not _is_a(value, expected):
+                names = " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+                raise ValueError(
+                    f"Received an invalid value for override `{key}` of {self.name}_{size}, "
+                    f"expected {names}. Received: {key}={value!r}")
         return self.config_class(**values)
 
 
 _FAMILIES: dict = {}
+_CHECKED = (bool, int, float, str, tuple)
+
+
+def _expected_type(hint):
+    """The types an override annotated `hint` may take; None: not checked."""
+    if hint in _CHECKED:
+        return (hint,)
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and all(a in _CHECKED + (type(None),) for a in args):
+        return args
+    return None
+
+
+def _is_a(value, expected):
+    for kind in expected:
+        if kind is type(None) and value is None:
+            return True
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind is tuple and isinstance(value, (tuple, list)):
+            return True
+        if kind in (bool, str) and isinstance(value, kind):
+            return True
+    return False
 
 
 def register_family(name, config_class, build, presets, description, state_size=None):
@@ -101,6 +136,15 @@ def get(name, spec, **overrides):
     """
     family, size = parse(name)
     return family.build(spec, family.config(size, **overrides), name=name)
+
+
+def check_fits(name, spec, **overrides):
+    """Refuse now, without building it, a model that cannot fit the task
+    `spec` describes (`IncompatibleTaskError` naming why), or a bad override."""
+    from zoo.models.skeleton import fits
+
+    family, size = parse(name)
+    fits(family.build, spec, family.config(size, **overrides), name)
 
 
 def _lengths(spec_or_sequence_length):

@@ -20,10 +20,10 @@ import keras
 import numpy as np
 
 from zoo import layers
+from zoo.layers._validation import check_choice
 from zoo.models.registry import register_family
 from zoo.models.skeleton import check_fits
 from zoo.models.transformer import POSITIONS, SIZES, encoder_blocks, final_norm
-from zoo.layers._validation import check_choice
 from zoo.spec import START_TOKEN
 
 

@@ -6,6 +6,8 @@ runs on any task it can fit. Layers are named `embedding`, `block_<i>`,
 `final_norm`, `pooling` and `head`, which `count_params` relies on.
 """
 
+import contextvars
+
 import keras
 
 from zoo import layers
@@ -15,6 +17,26 @@ PER_EXAMPLE = ("class", "regression")
 
 class IncompatibleTaskError(ValueError):
     """A model cannot fit a task (wrong input kind, output kind, causality)."""
+
+
+class _Fits(Exception):
+    """Raised by `check_fits` in check-only mode: the model fits; build nothing."""
+
+
+_CHECK_ONLY = contextvars.ContextVar("zoo_models_check_only", default=False)
+
+
+def fits(build, spec, config, name):
+    """Run a family's `build` only as far as its `check_fits`: refuse, with
+    `IncompatibleTaskError`, a task the model cannot fit, without building it
+    (every family checks first), so a sweep can check all its runs at once."""
+    token = _CHECK_ONLY.set(True)
+    try:
+        build(spec, config, name=name)
+    except _Fits:
+        pass
+    finally:
+        _CHECK_ONLY.reset(token)
 
 
 def check_fits(name, spec, inputs, outputs, bidirectional=False):
@@ -36,6 +58,8 @@ def check_fits(name, spec, inputs, outputs, bidirectional=False):
             "model: a unidirectional RNN, `transformer_decoder_*` or "
             "`causal=True`."
         )
+    if _CHECK_ONLY.get():
+        raise _Fits()
 
 
 def model_inputs(spec):

@@ -108,7 +108,7 @@ def _task_section(task, rows):
     header = (["model", "length"] + [LABELS.get(c, c) for c in varying]
               + (["chosen on validation (of tried)"] if searched else [])
               + ["seeds", f"{metric}", "best (seed)", "solved", "reference", "params",
-                 "mixer params", LABELS[speed], "inference samples/s",
+                 "mixer params", "state size", LABELS[speed], "inference samples/s",
                  "peak MB", "time to solve s"])
     body = []
     for _, row in rows.iterrows():
@@ -119,7 +119,7 @@ def _task_section(task, rows):
             + ([f"{row['search_value'] or '-'} ({row['tried']})"] if searched else [])
             + [seeds, mean_and_std(row), best,
                solved_mark(row), row["reference"] or "-", human(row["params_total"]),
-               human(row["params_mixer"]), human(row[speed]),
+               human(row["params_mixer"]), human(row["state_size"]), human(row[speed]),
                human(row["inference_samples_per_second"]), number(row["peak_memory_mb"]),
                number(row["time_to_solve_seconds"], 3)]
         )

@@ -65,6 +65,7 @@ COLUMNS = {
     "best": "float", "best_seed": "int", "seeds_solved": "int", "solved_majority": "bool",
     "baseline": "float", "solved_at": "float", "reference": "str", "reference_source": "str",
     "params_total": "int", "params_embedding": "int", "params_mixer": "int", "params_head": "int",
+    "state_size": "int",
     "flops_per_example": "int", "train_steps_per_second": "float", "train_samples_per_second": "float",
     "train_tokens_per_second": "float", "inference_samples_per_second": "float", "peak_memory_mb": "float",
     "peak_memory_kind": "str", "time_to_solve_seconds": "float", "train_seconds": "float",
@@ -232,6 +233,7 @@ def _aggregate_one(group, choice):
         "reference_source": reference.source if reference else "",
         "params_total": params.get("total"), "params_embedding": params.get("embedding"),
         "params_mixer": params.get("mixer"), "params_head": params.get("head"),
+        "state_size": first.get("state_size"),
         "flops_per_example": first.get("flops_per_example"),
         **{column: _median(r.get(key) for r in finished) for column, key in (
             ("train_steps_per_second", "train_steps_per_second"),

@@ -156,6 +156,7 @@ class Run:
         task.check_files()
         self._check_memory(task)
         config = zoo.models.config(self.model, **self.model_overrides)
+        zoo.models.check_fits(self.model, task.spec, **self.model_overrides)
         for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
             value = getattr(self, name)
             if name in ("steps", "pretrain_steps") and value is None:

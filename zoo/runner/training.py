@@ -213,6 +213,8 @@ def _train(run, task, config, data, train, epochs, total_steps, num_devices, run
         "budget_exhausted": budget.exhausted,
         "params": zoo.models.count_params(model),
         "model_config": dataclasses.asdict(config),
+        # floats carried per sequence while generating (Zoology's state size)
+        "state_size": zoo.models.state_size(run.model, spec, **run.model_overrides),
         "input_length": length,
         "flops_per_example": flops.per_example(model, length),
         "train_steps": len(timer.durations),
