@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-from tests.layer_test_case import run_layer_test
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import MultiHeadAttention, backend_kernels, causal_mask, chunked_attention
 
 NUM_HEADS, KEY_DIM = 2, 4

@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-from tests.layer_test_case import run_layer_test
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import (
     RecurrentBlock,
     SequencePooling,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from keras import ops
-from tests.layer_test_case import run_layer_test
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import PatchEmbedding
 
 RNG = np.random.default_rng(0)

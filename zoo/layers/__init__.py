@@ -17,8 +17,8 @@ from zoo.layers.embedding import (
 from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
-from zoo.layers.mixer_block import MixerBlock
 from zoo.layers.min_rnn import MinGRU, MinLSTM
+from zoo.layers.mixer_block import MixerBlock
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock

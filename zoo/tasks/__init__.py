@@ -8,8 +8,15 @@
     model.fit(**data.train.fit_kwargs())          # inputs, targets, sample weights
 """
 
-from zoo.tasks import synthetic  # noqa: F401  (registers the tasks)
-from zoo.tasks import datasets, language_model, listops, long_range, scan, seq2seq  # noqa: F401  (registers)
+from zoo.tasks import (  # noqa: F401  (registers)
+    datasets,
+    language_model,
+    listops,
+    long_range,
+    scan,
+    seq2seq,
+    synthetic,  # noqa: F401  (registers the tasks)
+)
 from zoo.tasks.base import (
     SPLITS,
     START_TOKEN,

@@ -23,6 +23,7 @@ from zoo.tasks.base import (
     split_rng,
 )
 
+
 def sample_without_replacement(rng, num_rows, population, size, p=None, chunk=2048):
     """`(num_rows, size)` draws from `range(population)`, without replacement
     within a row, in the order they were drawn.
