@@ -25,6 +25,19 @@ from zoo.runner import load_record
 from zoo.sweep import backend_threads
 
 MARKER = "\x1ezoo-sweep-done"  # starts a worker's answer line (zoo.sweep.child)
+# How a worker starts: on its cores first (so every thread the framework
+# starts is there), then the backend without its C++ start-up lines, and only
+# then the zoo's sweep package (which imports Keras) and the child's loop.
+CHILD_BOOT = (
+    "import os, sys\n"
+    "cores = os.environ.get('ZOO_WORKER_CORES')\n"
+    "if cores and hasattr(os, 'sched_setaffinity'):\n"
+    "    os.sched_setaffinity(0, {int(c) for c in cores.split(',')})\n"
+    "from zoo.measure import backend_startup\n"
+    "backend_startup.start()\n"
+    "from zoo.sweep.child import main\n"
+    "sys.exit(main())\n"
+)
 
 
 def parse_workers(value):
@@ -66,13 +79,14 @@ def data_key(run):
 
 
 def start_child(environment):
-    """A `python -m zoo.sweep.child` process with pipes to and from it."""
+    """A worker process (`zoo.sweep.child`, started by `CHILD_BOOT`) with
+    pipes to and from it."""
     with warnings.catch_warnings():
         # JAX warns at every fork; this one execs a fresh Python at once
         warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
                                 category=RuntimeWarning)
         return subprocess.Popen(
-            [sys.executable, "-u", "-m", "zoo.sweep.child"], env=environment,
+            [sys.executable, "-u", "-c", CHILD_BOOT], env=environment,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1)
 
