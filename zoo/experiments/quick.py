@@ -3,8 +3,8 @@
 A smoke-sized comparison (300 training steps each), not a verdict: it shows
 the pipeline end to end and how far each family gets on a short budget. With
 no room for a learning-rate search, each family trains at its recommended
-settings (`zoo.models.recommended`: rate and warm-up + cosine schedule, with
-where each came from); `long_range` searches the rate per model instead.
+settings (`zoo.models.recommended`: the rate and schedule measured at this
+budget, with where each came from); `long_range` searches the rate per model instead.
 """
 
 from zoo.models import recommended
