@@ -27,7 +27,8 @@ PROTOCOL = (
 )
 
 
-def _float(value):
+def as_float(value):
+    """A float, or NaN for None / non-numbers."""
     if isinstance(value, bool) or value is None:
         return math.nan
     try:
@@ -53,9 +54,9 @@ def validation_score(record):
     scores = (record.get("validation") or {}).get(record.get("metric")) or []
     best = record.get("best_epoch")
     if record.get("status", "finished") == "finished" and best is not None \
-            and 0 <= best < len(scores) and math.isfinite(_float(scores[best])):
-        return _float(scores[best])
-    return _float(record.get("baseline"))
+            and 0 <= best < len(scores) and math.isfinite(as_float(scores[best])):
+        return as_float(scores[best])
+    return as_float(record.get("baseline"))
 
 
 def searched(run):

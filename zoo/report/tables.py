@@ -40,7 +40,8 @@ import pandas as pd
 from zoo.names import family_rank, size_rank, split_model_name
 from zoo.record import load_run_records
 from zoo.report import references
-from zoo.report.selection import (
+from zoo.report.selection import (  # noqa: F401 (as_float: the reports' name for it)
+    as_float,
     choose,
     group_records,
     higher_is_better,
@@ -89,16 +90,6 @@ def load_records(runs_dir):
 
 
 # ---------------------------------------------------------------- one record
-
-
-def as_float(value):
-    """A float, or NaN for None / non-numbers."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _compact(value):
