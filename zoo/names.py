@@ -18,6 +18,11 @@ FAMILY_ORDER = (
     "seq2seq_lstm", "seq2seq_transformer", "vit",
 )
 RECURRENT_LOOPS = ("rnn", "lstm", "gru")  # the families whose training loops over time
+# Position encodings: added to the embedding, or (rotary) applied inside attention.
+EMBEDDED_POSITIONS = ("learned", "sinusoidal", "none")
+POSITIONS = ("learned", "sinusoidal", "rotary", "none")
+NORMS = ("layer", "batch", "rms")  # a Transformer block's normalisation
+MIXER_NORMS = ("layer", "rms")  # a scan's residual block: no batch statistics
 
 
 def split_model_name(name):

@@ -4,9 +4,10 @@
 """
 
 from zoo.experiments import _claims
+from zoo.names import NORMS
 
 DESCRIPTION = "claim 6: layer/batch/rms norm x pre/post on imdb and listops"
-NORMS = ("layer", "batch", "rms")
+
 PLACES = (False, True)  # normalize_first
 
 

@@ -8,8 +8,7 @@ import keras
 from keras import ops
 
 from zoo.layers._validation import check_choice, check_positive
-
-POSITIONS = ("learned", "sinusoidal", "none")
+from zoo.names import EMBEDDED_POSITIONS as POSITIONS
 
 
 @keras.saving.register_keras_serializable(package="zoo")

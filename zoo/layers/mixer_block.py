@@ -22,6 +22,7 @@ from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
 from zoo.layers.min_rnn import MinGRU, MinLSTM
+from zoo.names import MIXER_NORMS as NORMS
 
 MIXERS = {
     "lru": LRU,
@@ -31,7 +32,6 @@ MIXERS = {
     "linear_attention": LinearAttention,
 }
 FEEDFORWARDS = ("mlp", "glu", "none")
-NORMS = ("layer", "rms")
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -12,8 +12,7 @@ import keras
 
 from zoo.layers._validation import check_choice, check_positive, check_rate
 from zoo.layers.attention import IMPLEMENTATIONS, MultiHeadAttention
-
-NORMS = ("layer", "batch", "rms")
+from zoo.names import NORMS
 
 
 def _make_norm(norm, epsilon, dtype, name):

@@ -17,8 +17,7 @@ from zoo.layers._validation import check_choice
 from zoo.models.registry import register_family
 from zoo.models.skeleton import PER_EXAMPLE, build_sequence_model, check_fits, embedding
 from zoo.models.transformer import SIZES
-
-POSITIONS = ("learned", "sinusoidal", "none")
+from zoo.names import EMBEDDED_POSITIONS as POSITIONS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ import fnmatch
 import typing
 from typing import Callable, Optional
 
-SIZES = ("tiny", "small", "base")
+from zoo.names import SIZES  # noqa: F401 (zoo.models.SIZES)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,8 +23,7 @@ from zoo.models.skeleton import (
     embedding,
     head_options,
 )
-
-POSITIONS = ("learned", "sinusoidal", "rotary", "none")
+from zoo.names import POSITIONS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -153,8 +153,6 @@ class Run:
         """
         self.to_dict()  # a run with settings still to search is refused, named
         task = zoo.tasks.get(self.task, **self.task_knobs)
-        task.check_files()
-        self._check_memory(task)
         config = zoo.models.config(self.model, **self.model_overrides)
         zoo.models.check_fits(self.model, task.spec, **self.model_overrides)
         for name in ("epochs", "batch_size", "steps", "pretrain_steps"):
@@ -208,6 +206,15 @@ class Run:
             self._invalid("batch_size", self.batch_size,
                           f"a multiple of the {count} devices data_parallel splits it over")
         return count
+
+    def check_resources(self):
+        """What this machine must have to train the run, checked now: the
+        task's data files (found, or downloaded where allowed, and verified)
+        and enough memory for its data. `zoo run` checks every run so before
+        the first trains; listing an experiment's runs does not need them."""
+        task = zoo.tasks.get(self.task, **self.task_knobs)
+        task.check_files()
+        self._check_memory(task)
 
     def _check_memory(self, task):
         """Refuse data that cannot fit in this machine's memory."""

@@ -96,6 +96,8 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
         ray_backend.require_ray()
     profile = profile or default_profile()
     selected = select(name, only, seeds, profile, distribution)
+    for run in selected:  # data files and memory, before the first run trains
+        run.check_resources()
     backends = backend_plan(selected, backend, fastest)
     current = keras.backend.backend()
     for run, run_backend in zip(selected, backends):
