@@ -175,7 +175,7 @@ def test_a_worker_killed_for_memory_is_recorded_as_oom(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("option, value, valid", [
-    ("--families", "lstm,mamba", "['rnn', 'lstm', 'gru', 'transformer']"),
+    ("--families", "lstm,hyena", "'lstm', 'gru', 'transformer', 'lru'"),
     ("--backends", "theano", "['tensorflow', 'jax', 'torch']"),
     ("--references", "timm", "['keras', 'keras_hub', 'pytorch', 'all']"),
     ("--lengths", "64,abc", "positive integers"),
