@@ -1,25 +1,7 @@
-"""Published numbers the `reproduce` experiment sets out to reproduce, and
-the rows that rerun them: one data module that the experiment (which builds
-the runs) and the report (which reads the records) both read.
-
-A plain data module: nothing here imports the zoo (it sits beside
-`zoo.names` at the bottom layer), and nothing is measured. One `Published`
-entry per number, with where it comes from, the setting it was measured in,
-its spread when the source gives one, and the conventions a reader must know
-to compare it with ours (keras-io validates on the test split; addition_rnn
-reports per-character accuracy). Values are on the scale of the zoo's metric
-(0..1, not %). One `Row` per row of the reproduction table: the model (a
-preset and overrides), the task and its knobs, the budget, which split and
-metric of a record to read beside which published number, our setting in
-words, every way it differs from the source's, and the command that trains
-it. A report picks a row's records by comparing plain dicts
-(`Row.matches(record["run"])`); no table types a number in by hand.
-
-    from zoo import published
-    published.get("keras_io_imdb_transformer").value    # 0.8745
-    published.for_row("scan_length")                     # the entries of one row
-    published.row("scan_length").command()               # zoo run reproduce ...
-"""
+"""The published numbers: one `Published` entry each, with its source, the
+setting it was measured in, its spread when the source gives one, and the
+conventions a reader must know to compare it with ours (values on the zoo's
+0..1 scale). `zoo.published.rows` says which of our runs each is read beside."""
 
 import dataclasses
 from typing import Optional

@@ -1,4 +1,5 @@
-"""Run records -> tables, Markdown and plots, regenerated from the records alone.
+"""Run records -> one row per configuration (mean ± std over seeds), and the
+short per-run table `zoo run` prints.
 
     from zoo import report
     records = report.load_records("results/runs/quick")    # every */metrics.json
