@@ -215,7 +215,7 @@ def test_ctrl_c_is_one_line_naming_the_run_and_keeps_finished_ones(tmp_path):
         "    knobs = {'sequence_length': 6, 'num_train': 64, 'num_validation': 16, 'num_test': 16}\n"
         "    return [Run('gru_tiny', 'adding', knobs, epochs=1, batch_size=16),\n"
         "            Run('gru_tiny', 'adding', knobs, epochs=1, batch_size=16, max_seconds=600,\n"
-        "                steps=10**6, seed=1)]\n")
+        "                steps=10**6, patience=None, seed=1)]\n")  # trains until interrupted
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "zoo", "run", str(path), "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
