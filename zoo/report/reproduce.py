@@ -44,6 +44,7 @@ COLUMNS = (
     "row", "title", "profile", "published", "source", "their_model", "their_setting", "metric",
     "split", "theirs", "spread_low", "spread_high", "at_least", "conventions", "our_setting",
     "differences", "ours_mean", "ours_std", "seeds", "runs", "gap", "verdict", "command",
+    "backend", "device", "commit",
 )
 
 
@@ -105,8 +106,16 @@ def line(row, reading, records):
         "our_setting": row.setting, "differences": " | ".join(row.differences),
         "ours_mean": mean, "ours_std": std, "seeds": len(values), "runs": len(mine),
         "gap": mean - entry.value if values else math.nan, "verdict": decided,
-        "command": row.command(),
+        "command": row.command(), **_provenance(mine),
     }
+
+
+def _provenance(records):
+    """Where our numbers were measured: backend, device and zoo commit of the records."""
+    def joined(key):
+        return " ".join(sorted({str((r.get("environment") or {}).get(key))
+                                for r in records if (r.get("environment") or {}).get(key)}))
+    return {"backend": joined("backend"), "device": joined("device"), "commit": joined("commit")}
 
 
 def unread_line(row, entry):
@@ -121,7 +130,7 @@ def unread_line(row, entry):
         "at_least": entry.at_least, "conventions": " | ".join(entry.conventions),
         "our_setting": row.setting, "differences": " | ".join(row.differences),
         "ours_mean": math.nan, "ours_std": math.nan, "seeds": 0, "runs": 0, "gap": math.nan,
-        "verdict": NOT_RUN, "command": None,
+        "verdict": NOT_RUN, "command": None, **_provenance([]),
     }
 
 
@@ -253,7 +262,8 @@ def markdown(items, records, rows=None):
     if records:
         lines.append(environment_paragraph(records))
     else:
-        lines.append("No run records of this experiment yet: every number above is "
+        lines.append("No run records of this experiment yet, so no backend, device, versions or "
+                     "commit to give (each record carries them): every number above is "
                      f"\"{NOT_RUN}\". Train them with the command of each row (records go "
                      f"to `{published.RECORDS_FOLDER}`), then `zoo report reproduce`.")
     return "\n".join(lines) + "\n"
