@@ -154,3 +154,29 @@ def test_a_free_worker_takes_a_run_on_the_data_it_holds(tmp_path):
     executor.slots[0] = held
     assert executor.choose(candidates) == 1 and executor.next_worker() == "w1"
     assert executor.choose([(0, runs[0], "jax"), (1, lstm_on_seed_1, "jax")]) == 0
+
+
+def test_a_worker_that_dies_as_its_backend_starts_is_reported_with_the_backend_line(
+        tmp_path, monkeypatch):
+    # a C++ abort while the framework loads prints only to the silenced stderr
+    # (as XLA does for a malformed XLA_FLAGS): the sweep names that line
+    monkeypatch.setattr(workers, "CHILD_BOOT", (
+        "import os\n"
+        "log = os.open(os.environ['ZOO_STARTUP_LOG'], os.O_WRONLY)\n"
+        "os.write(log, b'I0000 loading\\nF0000 parse_flags_from_env.cc:171] bad XLA_FLAGS\\n')\n"
+        "os._exit(134)\n"))
+    with pytest.raises(RuntimeError) as failure:
+        sweep.run_experiment(_experiment(tmp_path, count=1), tmp_path / "out", echo=Lines(),
+                             workers=1)
+    message = str(failure.value)
+    assert "exited with status 134 as its backend started" in message
+    assert "F0000 parse_flags_from_env.cc:171] bad XLA_FLAGS" in message
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_xla_flag_a_worker_gets_is_one_xla_parses(threads):
+    # XLA aborts at start on a flag without "--" (it takes it for a file name)
+    environment = workers.backend_threads.thread_environment("jax", threads, environment={})
+    flags = environment.get("XLA_FLAGS", "").split()
+    assert all(flag.startswith("--") for flag in flags)
+    assert environment["OMP_NUM_THREADS"] == str(threads)

@@ -2,7 +2,8 @@
 
 The environment a worker starts with (`thread_environment`) caps the thread
 pools that are sized at start-up: OpenMP, MKL, OpenBLAS, TensorFlow's
-intra/inter-op pools and, for JAX, XLA's CPU pool. `limit_threads` then tells
+intra/inter-op pools and, for JAX with one thread, XLA's Eigen pool (XLA
+sizes its pool by the process's core affinity). `limit_threads` then tells
 the backend itself, for the pools a library sizes when first used. The core
 affinity (`pin_to_cores`) keeps the worker's threads on its own cores, so two
 workers never time-share one core while another idles.
@@ -33,12 +34,11 @@ def thread_environment(backend, threads, environment=None):
         environment[name] = count
     environment["TF_NUM_INTRAOP_THREADS"] = count
     environment["TF_NUM_INTEROP_THREADS"] = count
-    if backend == "jax":
+    if backend == "jax" and threads == 1:
+        # XLA sizes its CPU pool by the cores the process may run on (its
+        # affinity, `pin_to_cores`); one thread also turns Eigen's pool off
         flags = environment.get("XLA_FLAGS", "")
-        extra = f"intra_op_parallelism_threads={threads}"
-        if threads == 1:
-            extra = "--xla_cpu_multi_thread_eigen=false " + extra
-        environment["XLA_FLAGS"] = f"{flags} {extra}".strip()
+        environment["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
     return environment
 
 

@@ -13,14 +13,17 @@ run and starts a fresh worker for the rest.
 """
 
 import json
+import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
 from pathlib import Path
 
+from zoo.measure import backend_startup
 from zoo.runner import load_record
 from zoo.sweep import backend_threads
 
@@ -101,6 +104,11 @@ class Worker:
         environment = backend_threads.thread_environment(backend, threads)
         environment["ZOO_WORKER_THREADS"] = str(threads)
         environment["ZOO_WORKER_CORES"] = ",".join(str(core) for core in cores or ())
+        # what the backend writes while it starts (silenced) lands here, to be
+        # shown if the worker dies there
+        handle, self.startup_log = tempfile.mkstemp(prefix=f"zoo-{name}-", suffix=".log")
+        os.close(handle)
+        environment[backend_startup.STARTUP_LOG_VARIABLE] = self.startup_log
         self.process = start_child(environment)
         self.current, self.started, self.trained, self.recent = None, None, 0, []
         self._events, self._echo = events, echo
@@ -115,7 +123,16 @@ class Worker:
                 self._events.put(("done", self, json.loads(line[len(MARKER):])))
             else:
                 self._echo(f"[{self.name}] {line.rstrip()}")
-        self._events.put(("exit", self, self.process.wait()))
+        status = self.process.wait()
+        reason = f"exited with status {status}"
+        last = backend_startup.startup_failure(self.startup_log)
+        if last:  # the file is left only by a start that failed
+            reason += f" as its backend started ({last})"
+        try:
+            os.unlink(self.startup_log)
+        except OSError:
+            pass
+        self._events.put(("exit", self, reason))
 
     def send(self, position, run, out_dir):
         self.current, self.started = (position, run), time.monotonic()
@@ -219,8 +236,8 @@ class LocalWorkers:
         if kind == "exit":
             if worker in self.slots:
                 self.slots[self.slots.index(worker)] = None
-            return position, None, (f"worker {worker.name} (pid {worker.process.pid}) "
-                                    f"exited with status {detail} while training it")
+            return position, None, (f"worker {worker.name} (pid {worker.process.pid}), "
+                                    f"sent this run, {detail}")
         worker.trained += 1
         if self.runs_per_process and worker.trained >= self.runs_per_process:
             worker.finish()
