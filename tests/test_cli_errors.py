@@ -178,6 +178,23 @@ def test_commands_print_only_the_zoos_lines(tmp_path):
     assert done.stderr.splitlines() == [done.stderr.strip()] and "Valid experiments" in done.stderr
 
 
+def test_zoo_list_answers_without_loading_a_backend():
+    """Models, tasks and experiments are listed from their registries; Keras
+    (and TensorFlow) load only when a model is built or a run trains."""
+    code = ("import sys\n"
+            "from zoo import cli\n"
+            "assert cli.main(['list']) == 0\n"
+            "import zoo.models, zoo.runner\n"
+            "zoo.models.config('transformer_small')\n"
+            "zoo.runner.Run('lstm_tiny', 'adding', {'sequence_length': 8})\n"
+            "loaded = sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules)\n"
+            "print('loaded:', loaded)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "lstm_tiny" in done.stdout and "long_range" in done.stdout
+    assert done.stdout.splitlines()[-1] == "loaded: []" and done.stderr == ""
+
+
 USER_TASK = '''
 import dataclasses
 import numpy as np

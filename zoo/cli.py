@@ -184,7 +184,7 @@ INTERRUPTED = ("zoo: interrupted{while_}. Finished runs are kept (each record is
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        if args.handler is not _report:  # reports read records only: no backend
+        if args.handler not in (_report, _list):  # these read records, names: no backend
             from zoo.measure import backend_startup
 
             backend_startup.start()

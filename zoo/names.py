@@ -23,6 +23,9 @@ EMBEDDED_POSITIONS = ("learned", "sinusoidal", "none")
 POSITIONS = ("learned", "sinusoidal", "rotary", "none")
 NORMS = ("layer", "batch", "rms")  # a Transformer block's normalisation
 MIXER_NORMS = ("layer", "rms")  # a scan's residual block: no batch statistics
+# how attention is computed (zoo.layers.MultiHeadAttention): auto picks fused
+# or chunked by backend and length; chunked keeps memory linear in the length
+ATTENTION_IMPLEMENTATIONS = ("auto", "fused", "chunked", "full")
 
 
 def split_model_name(name):

@@ -34,11 +34,12 @@ import math
 import keras
 from keras import ops
 
+from zoo.checks import check_choice, check_positive, check_rate
 from zoo.layers import backend_kernels, chunked_attention
-from zoo.layers._validation import check_choice, check_positive, check_rate
 from zoo.layers.embedding import RotaryEmbedding
+from zoo.names import ATTENTION_IMPLEMENTATIONS
 
-IMPLEMENTATIONS = ("auto", "fused", "chunked", "full")
+IMPLEMENTATIONS = ATTENTION_IMPLEMENTATIONS  # zoo.names
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -7,7 +7,7 @@ PyTorch, and is registered so a `.keras` file that contains it loads back.
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_choice, check_positive
+from zoo.checks import check_choice, check_positive
 from zoo.names import EMBEDDED_POSITIONS as POSITIONS
 
 

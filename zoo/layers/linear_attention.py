@@ -15,7 +15,7 @@ chunks, so memory grows with `T * chunk_size`, not `T * d_k * d_v`.
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_positive
+from zoo.checks import check_positive
 
 
 def feature_map(x):

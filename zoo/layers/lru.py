@@ -23,7 +23,7 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_positive
+from zoo.checks import check_positive
 from zoo.layers.scan import complex_linear_recurrence, keep_state_on_padding
 
 

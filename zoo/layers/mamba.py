@@ -21,7 +21,7 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_positive
+from zoo.checks import check_positive
 from zoo.layers.scan import keep_state_on_padding, linear_recurrence
 
 

@@ -19,7 +19,7 @@ layer drops into a residual block.
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_positive
+from zoo.checks import check_positive
 from zoo.layers.scan import LOG_ZERO, keep_state_on_padding, log_linear_recurrence
 
 

@@ -17,7 +17,7 @@ config, dtype policy and `.keras` file carry it.
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_choice, check_positive, check_rate
+from zoo.checks import check_choice, check_positive, check_rate
 from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_choice
+from zoo.checks import check_choice
 
 MODES = ("mean", "cls", "last", "max")
 

@@ -8,7 +8,7 @@ unrolling, which this block keeps. Dropout is applied to the block's output.
 
 import keras
 
-from zoo.layers._validation import check_choice, check_positive, check_rate
+from zoo.checks import check_choice, check_positive, check_rate
 
 KINDS = {
     "rnn": keras.layers.SimpleRNN,

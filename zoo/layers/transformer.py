@@ -10,7 +10,7 @@ LayerNorm suits text better than BatchNorm.
 
 import keras
 
-from zoo.layers._validation import check_choice, check_positive, check_rate
+from zoo.checks import check_choice, check_positive, check_rate
 from zoo.layers.attention import IMPLEMENTATIONS, MultiHeadAttention
 from zoo.names import NORMS
 

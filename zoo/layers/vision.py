@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers._validation import check_choice, check_positive
+from zoo.checks import check_choice, check_positive
 from zoo.layers.embedding import POSITIONS, _position_layer
 
 

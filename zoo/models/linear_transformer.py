@@ -9,15 +9,22 @@ recurrent model (a fixed-size state per head) that fits causal tasks.
 """
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-
-from zoo import layers
-from zoo.layers._validation import check_choice
+from zoo import lazy
+from zoo.checks import check_choice
 from zoo.models.registry import register_family
 from zoo.models.skeleton import PER_EXAMPLE, build_sequence_model, check_fits, embedding
 from zoo.models.transformer import SIZES
 from zoo.names import EMBEDDED_POSITIONS as POSITIONS
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 
 @dataclasses.dataclass(frozen=True)

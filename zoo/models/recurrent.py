@@ -11,9 +11,9 @@ Presets match the Transformer's mixer parameter count at each size (within
 """
 
 import dataclasses
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from zoo import layers
+from zoo import lazy
 from zoo.models.registry import register_family
 from zoo.models.skeleton import (
     PER_EXAMPLE,
@@ -22,6 +22,11 @@ from zoo.models.skeleton import (
     embedding,
     head_options,
 )
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    from zoo import layers
+else:
+    layers = lazy.module("zoo.layers")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,12 +17,19 @@ Presets match the Transformer's mixer parameter count at each size (within
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
-import keras
-
-from zoo import layers
+from zoo import lazy
 from zoo.models.registry import register_family
 from zoo.models.skeleton import PER_EXAMPLE, build_sequence_model, check_fits, embedding
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 OUTPUTS = PER_EXAMPLE + ("class_per_position",)
 
@@ -102,7 +109,7 @@ def _builder(make_block, norm):
     def build(spec, config, name):
         check_fits(name, spec, ("tokens", "features"), OUTPUTS)
         blocks = [make_block(config, i) for i in range(config.num_layers)]
-        final_norm = norm(epsilon=1e-5, name="final_norm")
+        final_norm = getattr(keras.layers, norm)(epsilon=1e-5, name="final_norm")
         embed = embedding(spec, config.hidden_dim, "none")
         return build_sequence_model(spec, name, embed, blocks, config.pooling, final_norm)
 
@@ -114,7 +121,7 @@ def _per_layer(config, floats_per_layer):
 
 
 register_family(
-    "lru", LRUConfig, _builder(_lru_block, keras.layers.LayerNormalization),
+    "lru", LRUConfig, _builder(_lru_block, "LayerNormalization"),
     presets={
         "tiny": {"hidden_dim": 16, "state_dim": 24, "num_layers": 2},
         "small": {"hidden_dim": 64, "state_dim": 96, "num_layers": 2},
@@ -128,7 +135,7 @@ for _kind, _units, _description in (
     ("minlstm", (16, 64, 256), "minLSTM, input-only gates, log-space scan (Feng et al. 2024)"),
 ):
     register_family(
-        _kind, MinRNNConfig, _builder(_min_rnn_block(_kind), keras.layers.LayerNormalization),
+        _kind, MinRNNConfig, _builder(_min_rnn_block(_kind), "LayerNormalization"),
         presets={
             "tiny": {"hidden_dim": 16, "units": _units[0], "intermediate_dim": 32},
             "small": {"hidden_dim": 64, "units": _units[1], "intermediate_dim": 128},
@@ -147,7 +154,7 @@ def _mamba_state_size(config, lengths):
 
 
 register_family(
-    "mamba", MambaConfig, _builder(_mamba_block, keras.layers.RMSNormalization),
+    "mamba", MambaConfig, _builder(_mamba_block, "RMSNormalization"),
     presets={
         "tiny": {"hidden_dim": 16, "state_dim": 4, "num_layers": 2},
         "small": {"hidden_dim": 64, "state_dim": 16, "num_layers": 2},

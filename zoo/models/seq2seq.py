@@ -14,17 +14,24 @@ and emit `(B, T, target vocabulary)` logits. Training uses teacher forcing:
 """
 
 import dataclasses
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import keras
 import numpy as np
 
-from zoo import layers
-from zoo.layers._validation import check_choice
+from zoo import lazy
+from zoo.checks import check_choice
 from zoo.models.registry import register_family
 from zoo.models.skeleton import check_fits
 from zoo.models.transformer import POSITIONS, SIZES, encoder_blocks, final_norm
 from zoo.spec import START_TOKEN
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 
 def _inputs():

@@ -7,10 +7,17 @@ runs on any task it can fit. Layers are named `embedding`, `block_<i>`,
 """
 
 import contextvars
+from typing import TYPE_CHECKING
 
-import keras
+from zoo import lazy
 
-from zoo import layers
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 PER_EXAMPLE = ("class", "regression")
 

@@ -9,12 +9,10 @@ Transformer: d 256, 4 layers, 4 heads, MLP 1024).
 """
 
 import dataclasses
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import keras
-
-from zoo import layers
-from zoo.layers._validation import check_choice
+from zoo import lazy
+from zoo.checks import check_choice
 from zoo.models.registry import register_family
 from zoo.models.skeleton import (
     PER_EXAMPLE,
@@ -23,7 +21,15 @@ from zoo.models.skeleton import (
     embedding,
     head_options,
 )
-from zoo.names import POSITIONS
+from zoo.names import ATTENTION_IMPLEMENTATIONS, POSITIONS
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +82,7 @@ class TransformerConfig:
     def __post_init__(self):
         check_choice("position", self.position, POSITIONS)
         check_choice("attention_implementation", self.attention_implementation,
-                     layers.attention.IMPLEMENTATIONS)
+                     ATTENTION_IMPLEMENTATIONS)
 
 
 def encoder_blocks(config, prefix="block"):

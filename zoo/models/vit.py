@@ -6,13 +6,20 @@ representation.
 """
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-
-from zoo import layers
+from zoo import lazy
 from zoo.models.registry import register_family
 from zoo.models.skeleton import check_fits, head, model_inputs
 from zoo.models.transformer import encoder_blocks, final_norm
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): listing models loads no backend
+    import keras
+
+    from zoo import layers
+else:
+    keras = lazy.module("keras")
+    layers = lazy.module("zoo.layers")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,15 +17,33 @@ has one holds a finished run and a killed run leaves none.
     child.py        `python -m zoo.runner`: one run in its own process
 """
 
-from zoo.runner.evaluation import evaluate, inference_samples_per_second
+import importlib
+from typing import TYPE_CHECKING
+
 from zoo.runner.run import DISTRIBUTIONS, JIT_CHOICES, OPTIMIZERS, SCHEDULES, Run, Search, expand
-from zoo.runner.training import (
-    build_data,
-    input_length,
-    load_record,
-    make_optimizer,
-    train_and_evaluate,
-)
+
+# Training and evaluation load Keras; they are imported on first use, so an
+# experiment file (`from zoo.runner import Run`) loads no backend to be listed.
+_LAZY = {
+    "evaluate": "evaluation", "inference_samples_per_second": "evaluation",
+    "build_data": "training", "input_length": "training", "load_record": "training",
+    "make_optimizer": "training", "train_and_evaluate": "training",
+}
+if TYPE_CHECKING:
+    from zoo.runner.evaluation import evaluate, inference_samples_per_second
+    from zoo.runner.training import (
+        build_data,
+        input_length,
+        load_record,
+        make_optimizer,
+        train_and_evaluate,
+    )
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"zoo.runner.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'zoo.runner' has no attribute {name!r}")
 
 __all__ = [
     "DISTRIBUTIONS",

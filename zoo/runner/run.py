@@ -11,14 +11,21 @@ import hashlib
 import itertools
 import json
 import os
-from typing import Optional
-
-import keras
+from typing import TYPE_CHECKING, Optional
 
 import zoo.models
 import zoo.tasks
+from zoo import lazy
 from zoo.names import PRECISIONS
-from zoo.runner import pretraining, probes
+
+if TYPE_CHECKING:  # loaded on first use (zoo.lazy): a Run is made and checked without a backend
+    import keras
+
+    from zoo.runner import pretraining, probes
+else:
+    keras = lazy.module("keras")
+    pretraining = lazy.module("zoo.runner.pretraining")
+    probes = lazy.module("zoo.runner.probes")
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 NOT_SEARCHABLE = ("model", "task", "seed", "searched")

@@ -1,4 +1,4 @@
-"""Argument checks that name the bad value and the valid choices."""
+"""Argument checks that name the bad value and the valid choices (layers, models)."""
 
 
 def check_choice(name, value, choices):
