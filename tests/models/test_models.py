@@ -6,7 +6,6 @@ import pytest
 
 import zoo.models
 import zoo.tasks
-from zoo.measure.backend import loss_and_gradients
 from zoo.tasks import START_TOKEN, Split, TaskSpec
 
 SEQ2SEQ_SPEC = TaskSpec(
@@ -66,8 +65,16 @@ def test_tiny_model_trains_and_every_weight_gets_a_gradient(name, task_name):
     spec, batch = _spec_and_batch(task_name)
     model = zoo.models.get(name, spec)
     model.compile(optimizer="adam", loss=spec.loss())
+    before = [np.array(v.numpy()) for v in model.trainable_variables]
     history = model.fit(**batch.fit_kwargs(), batch_size=8, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
+    # One Adam step (the whole batch) moves a weight by about the learning rate
+    # times the sign of its gradient, and leaves it exactly where it was when
+    # the gradient is zero: every weight moved <=> every weight got a gradient
+    # (one compiled step, where a second gradient pass doubled this test's time)
+    dead = [v.path for v, old in zip(model.trainable_variables, before)
+            if np.array_equal(v.numpy(), old)]
+    assert not dead, f"weights with no gradient: {dead}"
 
     outputs = model.predict(batch.inputs, verbose=0)
     assert np.all(np.isfinite(outputs))
@@ -78,14 +85,8 @@ def test_tiny_model_trains_and_every_weight_gets_a_gradient(name, task_name):
     else:
         assert outputs.shape == batch.targets.shape + (spec.num_classes,)
 
-    loss, grads = loss_and_gradients(
-        model, spec.loss(), batch.inputs, batch.targets, batch.sample_weights
-    )
-    assert np.isfinite(loss)
-    dead = [v.path for v, g in zip(model.trainable_variables, grads) if not np.any(g)]
-    assert not dead, f"weights with no gradient: {dead}"
 
-
+@pytest.mark.backend_independent  # shapes: counted once, in CI's first step
 @pytest.mark.parametrize("size", ["tiny", "small", "base"])
 def test_mixer_parameter_budgets_match_within_ten_percent(size):
     spec = _tiny_tasks()["copying"].spec

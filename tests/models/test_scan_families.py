@@ -27,6 +27,7 @@ def _copying_spec():
                          num_validation=4, num_test=4).spec
 
 
+@pytest.mark.backend_independent  # shapes: counted once, in CI's first step
 @pytest.mark.parametrize("size", ["tiny", "small", "base"])
 def test_mixer_parameters_match_the_transformer_within_ten_percent(size):
     spec = _copying_spec()
