@@ -91,6 +91,7 @@ class MixerBlock(keras.layers.Layer):
     def _make_norm(self, name, inputs_shape):
         cls = keras.layers.LayerNormalization if self.norm == "layer" else keras.layers.RMSNormalization
         layer = cls(epsilon=self.norm_epsilon, dtype=self.dtype_policy, name=name)
+        layer.supports_masking = True  # per position (Keras's RMSNormalization does not say so)
         layer.build(inputs_shape)
         return layer
 

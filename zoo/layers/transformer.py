@@ -20,7 +20,9 @@ def _make_norm(norm, epsilon, dtype, name):
         return keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype, name=name)
     if norm == "batch":
         return keras.layers.BatchNormalization(epsilon=epsilon, dtype=dtype, name=name)
-    return keras.layers.RMSNormalization(epsilon=epsilon, dtype=dtype, name=name)
+    layer = keras.layers.RMSNormalization(epsilon=epsilon, dtype=dtype, name=name)
+    layer.supports_masking = True  # per position: the padding mask passes through
+    return layer
 
 
 class _TransformerBlockBase(keras.layers.Layer):

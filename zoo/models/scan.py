@@ -110,6 +110,9 @@ def _builder(make_block, norm):
         check_fits(name, spec, ("tokens", "features"), OUTPUTS)
         blocks = [make_block(config, i) for i in range(config.num_layers)]
         final_norm = getattr(keras.layers, norm)(epsilon=1e-5, name="final_norm")
+        # per position, so the padding mask reaches the pooling (Keras's
+        # RMSNormalization drops it otherwise: mamba averaged over padding)
+        final_norm.supports_masking = True
         embed = embedding(spec, config.hidden_dim, "none")
         return build_sequence_model(spec, name, embed, blocks, config.pooling, final_norm)
 
