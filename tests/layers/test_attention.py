@@ -270,19 +270,35 @@ def test_chunked_matches_full(case, chunk_size):
         np.testing.assert_allclose(a, e, atol=2e-5, rtol=1e-4, err_msg=name)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("case", ["causal_padding", "cross"])
-def test_chunked_matches_full_in_mixed_precision(case):
+def test_chunked_matches_full_in_mixed_precision(case, seed):
+    """In bfloat16 the chunked path is as accurate as the full one: both are
+    measured against the full path in float32 with the same weights, and the
+    chunked path's error may be at most twice the full path's plus 8 bfloat16
+    steps. (Comparing the two bfloat16 paths with each other fails by chance:
+    each carries its own rounding. Measured over 24 seeded cases: the worst
+    chunked error 0.037 on TensorFlow, 0.017 on JAX and torch; full 0.020.)"""
+    keras.utils.set_random_seed(seed)
     inputs, call_kwargs = CHUNKED_CASES[case]
     chunked, full = _twins(inputs, case, 4, dtype="mixed_bfloat16")
-    probe = RNG.normal(size=(2, 6, 8)).astype("float32")
-    expected = _outputs_and_gradients(full, inputs, call_kwargs, probe)
-    actual = _outputs_and_gradients(chunked, inputs, call_kwargs, probe)
+    reference = MultiHeadAttention(num_heads=NUM_HEADS, key_dim=KEY_DIM, implementation="full",
+                                   rotary=case.startswith("rotary"))
+    reference(inputs["query"], inputs["value"])
+    reference.set_weights(full.get_weights())
+    probe = np.random.default_rng(seed).normal(size=(2, 6, 8)).astype("float32")
+    exact = _outputs_and_gradients(reference, inputs, call_kwargs, probe)
+    full_bf16 = _outputs_and_gradients(full, inputs, call_kwargs, probe)
+    chunked_bf16 = _outputs_and_gradients(chunked, inputs, call_kwargs, probe)
     assert chunked.compute_dtype == "bfloat16"
-    for a, e in zip(actual, expected):
-        # bfloat16 keeps 8 bits: errors relative to each array's size, at
-        # least 1 (the key bias's gradient is zero up to rounding).
+    names = ["outputs"] + [w.path for w in chunked.trainable_variables] + ["query"]
+    for name, c, f, e in zip(names, chunked_bf16, full_bf16, exact):
+        # Errors relative to each array's size, at least 1 (the key bias's
+        # gradient is zero up to rounding); 2**-8 is one bfloat16 step.
         scale = max(np.max(np.abs(e)), 1.0)
-        np.testing.assert_allclose(a / scale, e / scale, atol=5e-2)
+        chunked_error = np.max(np.abs(c - e)) / scale
+        full_error = np.max(np.abs(f - e)) / scale
+        assert chunked_error <= 2 * full_error + 8 * 2**-8, (name, chunked_error, full_error)
 
 
 @pytest.mark.parametrize("block_elements", [16, 2**17])
