@@ -119,6 +119,14 @@ def test_missing_optional_fields_show_as_missing():
     assert "lstm_small" in text and "-" in text
 
 
+def test_a_cells_state_size_comes_from_any_seed_that_has_it():
+    older = make_record(seed=0)  # written before records carried these
+    del older["flops_per_example"]
+    newer = make_record(seed=1, state_size=64)
+    row = report.aggregate([older, newer]).iloc[0]
+    assert row["state_size"] == 64 and row["flops_per_example"] == 100_000
+
+
 def test_seq2seq_length_is_the_encoders():
     record = make_record("seq2seq_lstm_tiny", task="reverse", input_length={"encoder": 12,
                                                                              "decoder": 13})

@@ -19,6 +19,7 @@ from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
 from zoo.layers.min_rnn import MinGRU, MinLSTM
 from zoo.layers.mixer_block import MixerBlock
+from zoo.layers.normalization import normalization
 from zoo.layers.pooling import SequencePooling
 from zoo.layers.recurrent import RecurrentBlock
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
@@ -43,4 +44,5 @@ __all__ = [
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
     "causal_mask",
+    "normalization",
 ]

@@ -22,6 +22,7 @@ from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.lru import LRU
 from zoo.layers.mamba import Mamba
 from zoo.layers.min_rnn import MinGRU, MinLSTM
+from zoo.layers.normalization import normalization
 from zoo.names import MIXER_NORMS as NORMS
 
 MIXERS = {
@@ -89,9 +90,7 @@ class MixerBlock(keras.layers.Layer):
         self.supports_masking = True
 
     def _make_norm(self, name, inputs_shape):
-        cls = keras.layers.LayerNormalization if self.norm == "layer" else keras.layers.RMSNormalization
-        layer = cls(epsilon=self.norm_epsilon, dtype=self.dtype_policy, name=name)
-        layer.supports_masking = True  # per position (Keras's RMSNormalization does not say so)
+        layer = normalization(self.norm, self.norm_epsilon, self.dtype_policy, name)
         layer.build(inputs_shape)
         return layer
 

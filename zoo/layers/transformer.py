@@ -12,17 +12,8 @@ import keras
 
 from zoo.checks import check_choice, check_positive, check_rate
 from zoo.layers.attention import IMPLEMENTATIONS, MultiHeadAttention
+from zoo.layers.normalization import normalization
 from zoo.names import NORMS
-
-
-def _make_norm(norm, epsilon, dtype, name):
-    if norm == "layer":
-        return keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype, name=name)
-    if norm == "batch":
-        return keras.layers.BatchNormalization(epsilon=epsilon, dtype=dtype, name=name)
-    layer = keras.layers.RMSNormalization(epsilon=epsilon, dtype=dtype, name=name)
-    layer.supports_masking = True  # per position: the padding mask passes through
-    return layer
 
 
 class _TransformerBlockBase(keras.layers.Layer):
@@ -97,7 +88,7 @@ class _TransformerBlockBase(keras.layers.Layer):
             name=name,
         )
         attention.build(query_shape, value_shape)
-        norm = _make_norm(self.norm, self.norm_epsilon, self.dtype_policy, f"{name}_norm")
+        norm = normalization(self.norm, self.norm_epsilon, self.dtype_policy, f"{name}_norm")
         norm.build(query_shape)
         return attention, norm
 
@@ -119,7 +110,7 @@ class _TransformerBlockBase(keras.layers.Layer):
         self.feedforward_output.build(
             tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
         )
-        self.feedforward_norm = _make_norm(
+        self.feedforward_norm = normalization(
             self.norm, self.norm_epsilon, self.dtype_policy, "feedforward_norm"
         )
         self.feedforward_norm.build(inputs_shape)

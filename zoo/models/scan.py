@@ -109,10 +109,8 @@ def _builder(make_block, norm):
     def build(spec, config, name):
         check_fits(name, spec, ("tokens", "features"), OUTPUTS)
         blocks = [make_block(config, i) for i in range(config.num_layers)]
-        final_norm = getattr(keras.layers, norm)(epsilon=1e-5, name="final_norm")
-        # per position, so the padding mask reaches the pooling (Keras's
-        # RMSNormalization drops it otherwise: mamba averaged over padding)
-        final_norm.supports_masking = True
+        # passes the padding mask on to the pooling
+        final_norm = layers.normalization(norm, epsilon=1e-5, name="final_norm")
         embed = embedding(spec, config.hidden_dim, "none")
         return build_sequence_model(spec, name, embed, blocks, config.pooling, final_norm)
 
@@ -124,7 +122,7 @@ def _per_layer(config, floats_per_layer):
 
 
 register_family(
-    "lru", LRUConfig, _builder(_lru_block, "LayerNormalization"),
+    "lru", LRUConfig, _builder(_lru_block, "layer"),
     presets={
         "tiny": {"hidden_dim": 16, "state_dim": 24, "num_layers": 2},
         "small": {"hidden_dim": 64, "state_dim": 96, "num_layers": 2},
@@ -138,7 +136,7 @@ for _kind, _units, _description in (
     ("minlstm", (16, 64, 256), "minLSTM, input-only gates, log-space scan (Feng et al. 2024)"),
 ):
     register_family(
-        _kind, MinRNNConfig, _builder(_min_rnn_block(_kind), "LayerNormalization"),
+        _kind, MinRNNConfig, _builder(_min_rnn_block(_kind), "layer"),
         presets={
             "tiny": {"hidden_dim": 16, "units": _units[0], "intermediate_dim": 32},
             "small": {"hidden_dim": 64, "units": _units[1], "intermediate_dim": 128},
@@ -157,7 +155,7 @@ def _mamba_state_size(config, lengths):
 
 
 register_family(
-    "mamba", MambaConfig, _builder(_mamba_block, "RMSNormalization"),
+    "mamba", MambaConfig, _builder(_mamba_block, "rms"),
     presets={
         "tiny": {"hidden_dim": 16, "state_dim": 4, "num_layers": 2},
         "small": {"hidden_dim": 64, "state_dim": 16, "num_layers": 2},

@@ -184,6 +184,11 @@ def joined(values):
     return " ".join(sorted({str(v) for v in values if v not in (None, "")}))
 
 
+def _first_given(records, key):
+    """The first of the records' values of `key` that is not missing."""
+    return next((r[key] for r in records if r.get(key) is not None), None)
+
+
 def _aggregate_one(group, choice):
     """The row of one configuration's records (its seeds); `choice`: what the
     search of its cell tried and chose (`zoo.report.selection.choose`)."""
@@ -225,8 +230,9 @@ def _aggregate_one(group, choice):
         "reference_source": reference.source if reference else "",
         "params_total": params.get("total"), "params_embedding": params.get("embedding"),
         "params_mixer": params.get("mixer"), "params_head": params.get("head"),
-        "state_size": first.get("state_size"),
-        "flops_per_example": first.get("flops_per_example"),
+        # the same for every seed; older records may lack them
+        "state_size": _first_given(group, "state_size"),
+        "flops_per_example": _first_given(group, "flops_per_example"),
         **{column: _median(r.get(key) for r in finished) for column, key in (
             ("train_steps_per_second", "train_steps_per_second"),
             ("train_samples_per_second", "train_samples_per_second"),
