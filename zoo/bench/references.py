@@ -90,6 +90,13 @@ class KerasSubject:
     def train_step(self):
         return float(self.model.train_on_batch(self.inputs, self.targets))
 
+    @property
+    def attention_path(self):
+        """The paths the zoo's attention layers took in the last step
+        (`"fused"`, `"chunked"`, `"full"`), or None for models without them."""
+        paths = {getattr(layer, "last_path", None) for layer in self.model._flatten_layers()}
+        return ", ".join(sorted(paths - {None})) or None
+
     def predict_step(self):
         self.model.predict_on_batch(self.inputs)  # NumPy: waits for the device
 

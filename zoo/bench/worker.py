@@ -68,7 +68,8 @@ def measure_length(job, length, build_subject):
         record.update(_timings(job, length, train, inference), status="ok",
                       params=subject.params, peak_memory_mb=peak_mb, peak_memory_kind=kind,
                       start_memory_mb=start_mb, warmup_step_ms=[s * 1000 for s in warm],
-                      flops_per_example=getattr(subject, "flops_per_example", None))
+                      flops_per_example=getattr(subject, "flops_per_example", None),
+                      attention_path=getattr(subject, "attention_path", None))
         if record["flops_per_example"]:
             per_step = record["flops_per_example"] * job["batch_size"]
             record["train_flops_per_second"] = 3 * per_step / (record["train_step_ms"] / 1000)

@@ -188,6 +188,7 @@ class MultiHeadAttention(keras.layers.Layer):
             query, key, value, masked,
             needs_weights=return_attention_scores or bool(training and self.dropout > 0),
         )
+        self.last_path = path  # what the last call (or trace) chose: `zoo bench` records it
         scores = None
         if path == "chunked":
             masks = {

@@ -31,7 +31,8 @@ WORKLOAD = ["device", "size", "batch_size", "threads", "precision"]
 INTEGER_COLUMNS = ("batch_size", "sequence_length", "params_total", "params_mixer", "timed_steps")
 COLUMNS = [
     "family", "size", "batch_size", "sequence_length", "implementation", "kind", "backend",
-    "jit_compile", "precision", "device", "threads", "status", "params_total", "params_mixer",
+    "jit_compile", "attention_path", "precision", "device", "threads", "status", "params_total",
+    "params_mixer",
     "train_step_ms", "train_ratio", "inference_ms", "inference_ratio",
     "train_samples_per_second", "train_tokens_per_second", "inference_tokens_per_second",
     "peak_memory_mb", "memory_above_start_mb", "peak_memory_kind", "flops_per_example",

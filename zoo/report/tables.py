@@ -184,8 +184,7 @@ def joined(values):
     return " ".join(sorted({str(v) for v in values if v not in (None, "")}))
 
 
-def _first_given(records, key):
-    """The first of the records' values of `key` that is not missing."""
+def _first_given(records, key):  # the same for every seed, and older records lack some
     return next((r[key] for r in records if r.get(key) is not None), None)
 
 
@@ -230,9 +229,7 @@ def _aggregate_one(group, choice):
         "reference_source": reference.source if reference else "",
         "params_total": params.get("total"), "params_embedding": params.get("embedding"),
         "params_mixer": params.get("mixer"), "params_head": params.get("head"),
-        # the same for every seed; older records may lack them
-        "state_size": _first_given(group, "state_size"),
-        "flops_per_example": _first_given(group, "flops_per_example"),
+        **{key: _first_given(group, key) for key in ("state_size", "flops_per_example")},
         **{column: _median(r.get(key) for r in finished) for column, key in (
             ("train_steps_per_second", "train_steps_per_second"),
             ("train_samples_per_second", "train_samples_per_second"),
