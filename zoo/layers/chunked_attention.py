@@ -29,6 +29,7 @@ and no other, blocks above the diagonal are skipped (half the work).
 from keras import ops
 
 from zoo.layers import backend_kernels
+from zoo.layers.chunk_layout import Shape, pad
 
 MASKED = -1e9
 PADDING = -1e30
@@ -49,7 +50,10 @@ def attention(query, key, value, masks, scale, chunk_size):
     """
     tensors = {name: ops.convert_to_tensor(masks[name], "bool")
                for name in MASK_NAMES if masks.get(name) is not None}
-    shape = _Shape(query, key, bool(masks.get("causal", False)), bool(tensors), chunk_size)
+    # On an accelerator, the whole batch in every block: its cache is not the
+    # bottleneck, and a loop over groups would run them one by one.
+    budget = None if backend_kernels.on_accelerator() else BLOCK_ELEMENTS
+    shape = Shape(query, key, bool(masks.get("causal", False)), bool(tensors), chunk_size, budget)
 
     def forward(query, key, value, tensors):
         def one_group(inputs):
@@ -96,51 +100,6 @@ def attention(query, key, value, masks, scale, chunk_size):
     return attend(query, key, value, tensors)
 
 
-class _Shape:
-    """Lengths, chunk sizes and the grouping of the batch, fixed for one call."""
-
-    def __init__(self, query, key, causal, masked, chunk_size):
-        batch, self.query_length, heads = ops.shape(query)[:3]
-        self.key_length = ops.shape(key)[1]
-        self.query_chunk = _chunk_length(self.query_length, chunk_size)
-        self.key_chunk = _chunk_length(self.key_length, chunk_size)
-        # Skipping blocks above the diagonal is exact only when every row has
-        # a key it may attend to in the blocks it visits, as with causal alone.
-        self.skip_above_diagonal = causal and not masked
-        self.causal = causal
-        # On an accelerator, the whole batch in every block: its cache is not
-        # the bottleneck, and a loop over groups would run them one by one.
-        budget = None if backend_kernels.on_accelerator() else BLOCK_ELEMENTS
-        block = heads * self.query_chunk * self.key_chunk
-        limit = batch if budget is None else max(1, budget // block)
-        self.group_size = _largest_divisor(batch, limit)
-
-    def group(self, x):
-        """`(B, ...)` -> `(B / g, g, ...)`."""
-        return ops.reshape(x, (-1, self.group_size) + tuple(ops.shape(x)[1:]))
-
-    def ungrouped(self, x):
-        return ops.reshape(x, (-1,) + tuple(ops.shape(x)[2:]))
-
-    def grouped(self, query, key, value, tensors):
-        tensors = {name: self.group(mask) for name, mask in tensors.items()}
-        return self.group(query), self.group(key), self.group(value), tensors
-
-
-def _largest_divisor(number, limit):
-    """Largest divisor of `number` not above `limit` (1 when `number` is unknown)."""
-    if not isinstance(number, int):
-        return 1
-    return max(d for d in range(1, min(number, limit) + 1) if number % d == 0)
-
-
-def _chunk_length(length, chunk_size):
-    """The chunk itself, or the whole length when it is shorter and known."""
-    if isinstance(length, int):
-        return max(1, min(chunk_size, length))
-    return chunk_size
-
-
 class _Blocks:
     """One group's inputs split into chunks, and the passes over its blocks.
 
@@ -164,15 +123,15 @@ class _Blocks:
         self.key_real = ops.reshape(key_real, (-1, 1, 1, 1, key_chunk))  # (nk, 1, 1, 1, Ck)
         self.query_mask = self.key_mask = self.attention_mask = None
         if "query_mask" in tensors:
-            mask = _pad(tensors["query_mask"], 1, query_chunk)
+            mask = pad(tensors["query_mask"], 1, query_chunk)
             mask = ops.reshape(mask, (ops.shape(mask)[0], -1, query_chunk))  # (g, nq, Cq)
             self.query_mask = ops.transpose(mask, (1, 0, 2))[:, :, None, :, None]
         if "key_mask" in tensors:
-            mask = _pad(tensors["key_mask"], 1, key_chunk)
+            mask = pad(tensors["key_mask"], 1, key_chunk)
             mask = ops.reshape(mask, (ops.shape(mask)[0], -1, key_chunk))  # (g, nk, Ck)
             self.key_mask = ops.transpose(mask, (1, 0, 2))[:, :, None, None, :]
         if "attention_mask" in tensors:
-            mask = _pad(_pad(tensors["attention_mask"], 1, query_chunk), 2, key_chunk)
+            mask = pad(pad(tensors["attention_mask"], 1, query_chunk), 2, key_chunk)
             group = ops.shape(mask)[0]
             mask = ops.reshape(mask, (group, -1, query_chunk, self.num_key_chunks, key_chunk))
             self.attention_mask = ops.transpose(mask, (1, 3, 0, 2, 4))  # (nq, nk, g, Cq, Ck)
@@ -183,7 +142,7 @@ class _Blocks:
     @staticmethod
     def chunk(x, chunk):
         """`(g, L, H, D)` -> `(n, g, H, chunk, D)`, zero-padded to whole chunks."""
-        x = _pad(x, 1, chunk)
+        x = pad(x, 1, chunk)
         group, heads, depth = ops.shape(x)[0], ops.shape(x)[2], ops.shape(x)[3]
         x = ops.reshape(x, (group, -1, chunk, heads, depth))
         return ops.transpose(x, (1, 0, 3, 2, 4))
@@ -293,12 +252,61 @@ class _Blocks:
     def backward(self, outputs, row_max, inverse_sum, upstream):
         """Gradients of the chunked (scaled) queries, keys and values.
 
-        One pass over the blocks, key chunks outside and query chunks inside:
-        each block's weights are recomputed once and give its share of all
-        three gradients (FlashAttention-2's backward).
+        JAX: one pass over the blocks, key chunks outside and query chunks
+        inside, each block's weights recomputed once for all three gradients
+        (FlashAttention-2's backward); the query gradient is updated in place.
+        TensorFlow and PyTorch copy a whole tensor for every such update (at
+        T=16384, 16,384 copies of the query gradient: TensorFlow took 53 s a
+        step), so there two passes, one per key chunk for the key and value
+        gradients and one per query chunk for the query's, each building its
+        chunk's gradient alone, at the price of recomputing the blocks' weights.
         """
         # delta_t = sum_d dO_td O_td: the softmax's backward, one number a row.
         delta = ops.sum(ops.cast(upstream, "float32") * ops.cast(outputs, "float32"), axis=-1)
+        statistics = (row_max, inverse_sum, delta)
+        if backend_kernels.updates_in_place():
+            grads = self._backward_one_pass(upstream, statistics)
+        else:
+            grads = self._backward_two_passes(upstream, statistics)
+        return tuple(ops.cast(grad, self.dtype) for grad in grads)
+
+    def _block_gradients(self, query, i, key, j, value, grad_output, statistics):
+        """One block's weights and score gradients, `(g, H, Ck, Cq)` in the
+        compute dtype. Transposed: every product that uses them is then a plain
+        or right-transposed matrix product, the kinds XLA's CPU backend hands
+        to its fast kernels."""
+        row_max, inverse_sum, delta = (ops.take(x, i, axis=0)[..., None, :] for x in statistics)
+        scores, allowed = self._scores(query, i, key, j, transposed=True)
+        weights = ops.exp(scores - row_max) * inverse_sum
+        # dP = dO V^T in float32 (FlashAttention keeps it in its accumulators):
+        # rounded to bfloat16 first, a row's score gradients no longer sum to 0.
+        grad_weights = ops.einsum("bhkd,bhqd->bhkq", ops.cast(value, "float32"),
+                                  ops.cast(grad_output, "float32"))
+        grad_scores = weights * (grad_weights - delta)
+        if allowed is not None:  # a masked score is a constant
+            grad_scores = ops.where(allowed, grad_scores, 0.0)
+        return ops.cast(weights, self.dtype), ops.cast(grad_scores, self.dtype)
+
+    def _key_and_value_gradients(self, key, value, j, upstream, statistics):
+        """Float32 gradients of key chunk j and its values, over the query
+        chunks that see it."""
+
+        def step(i, totals):
+            key_total, value_total = totals
+            query, grad_output = ops.take(self.query, i, axis=0), ops.take(upstream, i, axis=0)
+            weights, grad_scores = self._block_gradients(
+                query, i, key, j, value, grad_output, statistics)
+            value_total += ops.cast(
+                ops.einsum("bhkq,bhqd->bhkd", weights, grad_output), "float32")
+            key_total += ops.cast(
+                ops.einsum("bhkq,bhqd->bhkd", grad_scores, query), "float32")
+            return key_total, value_total
+
+        totals = (ops.zeros(ops.shape(key), "float32"), ops.zeros(ops.shape(value), "float32"))
+        return ops.fori_loop(self._first_query_chunk_seeing(j), self.num_query_chunks, step,
+                             totals)
+
+    def _backward_one_pass(self, upstream, statistics):
         zeros = [0] * 4
 
         def key_chunk_step(j, carry):
@@ -308,21 +316,9 @@ class _Blocks:
 
             def query_chunk_step(i, inner):
                 query_grad, key_total, value_total = inner
-                query = ops.take(self.query, i, axis=0)
-                grad_output = ops.take(upstream, i, axis=0)
-                # Blocks transposed, (g, H, Ck, Cq): every product below but
-                # the last is then a plain or right-transposed matrix product,
-                # the kinds XLA's CPU backend hands to its fast kernels.
-                scores, allowed = self._scores(query, i, key, j, transposed=True)
-                weights = ops.exp(scores - ops.take(row_max, i, axis=0)[..., None, :])
-                weights = weights * ops.take(inverse_sum, i, axis=0)[..., None, :]
-                grad_weights = ops.einsum("bhkd,bhqd->bhkq", ops.cast(value, "float32"),
-                                          ops.cast(grad_output, "float32"))
-                grad_scores = weights * (grad_weights - ops.take(delta, i, axis=0)[..., None, :])
-                if allowed is not None:  # a masked score is a constant
-                    grad_scores = ops.where(allowed, grad_scores, 0.0)
-                weights = ops.cast(weights, self.dtype)
-                grad_scores = ops.cast(grad_scores, self.dtype)
+                query, grad_output = ops.take(self.query, i, axis=0), ops.take(upstream, i, axis=0)
+                weights, grad_scores = self._block_gradients(
+                    query, i, key, j, value, grad_output, statistics)
                 value_total += ops.cast(
                     ops.einsum("bhkq,bhqd->bhkd", weights, grad_output), "float32")
                 key_total += ops.cast(
@@ -344,16 +340,28 @@ class _Blocks:
 
         initial = tuple(ops.zeros(ops.shape(x), "float32")
                         for x in (self.query, self.key, self.value))
-        grads = ops.fori_loop(0, self.num_key_chunks, key_chunk_step, initial)
-        return tuple(ops.cast(grad, self.dtype) for grad in grads)
+        return ops.fori_loop(0, self.num_key_chunks, key_chunk_step, initial)
 
+    def _backward_two_passes(self, upstream, statistics):
+        def one_key_chunk(inputs):
+            key, value, j = inputs
+            return self._key_and_value_gradients(key, value, j, upstream, statistics)
 
-def _pad(x, axis, multiple):
-    """Zero-pad (False for booleans) `axis` of `x` up to a multiple of `multiple`."""
-    length = ops.shape(x)[axis]
-    missing = (-length) % multiple
-    if isinstance(missing, int) and missing == 0:
-        return x
-    widths = [[0, 0] for _ in range(len(x.shape))]
-    widths[axis] = [0, missing]
-    return ops.pad(x, widths)
+        def one_query_chunk(inputs):
+            query, grad_output, i = inputs
+
+            def step(j, total):
+                key, value = ops.take(self.key, j, axis=0), ops.take(self.value, j, axis=0)
+                _, grad_scores = self._block_gradients(
+                    query, i, key, j, value, grad_output, statistics)
+                return total + ops.cast(
+                    ops.einsum("bhkq,bhkd->bhqd", grad_scores, key), "float32")
+
+            return ops.fori_loop(0, self._key_chunks_seen_by(i), step,
+                                 ops.zeros(ops.shape(query), "float32"))
+
+        key_grad, value_grad = ops.map(
+            one_key_chunk, (self.key, self.value, ops.arange(self.num_key_chunks)))
+        query_grad = ops.map(
+            one_query_chunk, (self.query, upstream, ops.arange(self.num_query_chunks)))
+        return query_grad, key_grad, value_grad
