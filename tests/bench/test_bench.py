@@ -74,10 +74,13 @@ def test_a_rerun_measures_nothing_new(measured, monkeypatch):
 
 def test_the_report_is_regenerated_from_the_records_alone(measured, tmp_path):
     args, _, _ = measured
+    stale = tmp_path / "speed_train_lstm_w3.png"  # a plot of an earlier layout
+    stale.write_bytes(b"")
     first = speed_page.write_report(args.out, tmp_path)
     csv_bytes = (tmp_path / "speed.csv").read_bytes()
     second = speed_page.write_report(args.out, tmp_path)
     assert first == second and (tmp_path / "speed.csv").read_bytes() == csv_bytes
+    assert not stale.exists()
     assert {p.name for p in first} >= {"speed.csv", "speed.md", "speed_train_lstm.png",
                                        "speed_memory_lstm.png"}
     table = speed.results_table(speed.load_records(args.out))

@@ -34,6 +34,9 @@ def write_report(records_dir, results_dir, name="speed", peak_tflops=None):
     csv_path = results / f"{name}.csv"
     csv_text(table).to_csv(csv_path, index=False, lineterminator="\n")
     plots = _write_plots(table, results, name)
+    # plots of an earlier layout (a workload's index moves when one is added)
+    for stale in set(results.glob(f"{name}_*_*.png")) - set(plots.values()):
+        stale.unlink()
     md_path = results / f"{name}.md"
     md_path.write_text(_markdown(table, records, plots, records_dir))
     return [csv_path, md_path, *plots.values()]
