@@ -287,20 +287,24 @@ class _Blocks:
             grad_scores = ops.where(allowed, grad_scores, 0.0)
         return ops.cast(weights, self.dtype), ops.cast(grad_scores, self.dtype)
 
+    def _block_contributions(self, i, key, j, value, upstream, statistics):
+        """Block (i, j)'s float32 shares of key chunk j's and its values'
+        gradients, and its score gradients."""
+        query, grad_output = ops.take(self.query, i, axis=0), ops.take(upstream, i, axis=0)
+        weights, grad_scores = self._block_gradients(
+            query, i, key, j, value, grad_output, statistics)
+        key_share = ops.einsum("bhkq,bhqd->bhkd", grad_scores, query)
+        value_share = ops.einsum("bhkq,bhqd->bhkd", weights, grad_output)
+        return ops.cast(key_share, "float32"), ops.cast(value_share, "float32"), grad_scores
+
     def _key_and_value_gradients(self, key, value, j, upstream, statistics):
         """Float32 gradients of key chunk j and its values, over the query
         chunks that see it."""
 
         def step(i, totals):
-            key_total, value_total = totals
-            query, grad_output = ops.take(self.query, i, axis=0), ops.take(upstream, i, axis=0)
-            weights, grad_scores = self._block_gradients(
-                query, i, key, j, value, grad_output, statistics)
-            value_total += ops.cast(
-                ops.einsum("bhkq,bhqd->bhkd", weights, grad_output), "float32")
-            key_total += ops.cast(
-                ops.einsum("bhkq,bhqd->bhkd", grad_scores, query), "float32")
-            return key_total, value_total
+            key_share, value_share, _ = self._block_contributions(
+                i, key, j, value, upstream, statistics)
+            return totals[0] + key_share, totals[1] + value_share
 
         totals = (ops.zeros(ops.shape(key), "float32"), ops.zeros(ops.shape(value), "float32"))
         return ops.fori_loop(self._first_query_chunk_seeing(j), self.num_query_chunks, step,
@@ -316,13 +320,9 @@ class _Blocks:
 
             def query_chunk_step(i, inner):
                 query_grad, key_total, value_total = inner
-                query, grad_output = ops.take(self.query, i, axis=0), ops.take(upstream, i, axis=0)
-                weights, grad_scores = self._block_gradients(
-                    query, i, key, j, value, grad_output, statistics)
-                value_total += ops.cast(
-                    ops.einsum("bhkq,bhqd->bhkd", weights, grad_output), "float32")
-                key_total += ops.cast(
-                    ops.einsum("bhkq,bhqd->bhkd", grad_scores, query), "float32")
+                key_share, value_share, grad_scores = self._block_contributions(
+                    i, key, j, value, upstream, statistics)
+                key_total, value_total = key_total + key_share, value_total + value_share
                 update = ops.einsum("bhkq,bhkd->bhqd", grad_scores, key)
                 row = ops.take(query_grad, i, axis=0) + ops.cast(update, "float32")
                 query_grad = ops.slice_update(query_grad, [i] + zeros, row[None])
