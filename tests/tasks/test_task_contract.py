@@ -97,7 +97,8 @@ def test_unknown_knob_and_bad_value_list_the_valid_ones(name):
     ("associative_recall", dict(sequence_length=63), "even"),
     ("associative_recall", dict(sequence_length=16, num_kv_pairs=8), "sequence_length"),
     ("associative_recall", dict(power_a=0.0), "power_a"),
-    ("induction_heads", dict(test_lengths=[64]), "test_lengths"),
+    ("induction_heads", dict(test_lengths=[2]), "test_lengths"),
+    ("induction_heads", dict(test_lengths="64"), "test_lengths"),
     ("induction_heads", dict(sequence_length=2), "sequence_length"),
     ("listops", dict(min_length=50, max_length=40), "max_length"),
     ("listops", dict(bracket_fix="yes"), "bracket_fix"),
@@ -115,6 +116,12 @@ def test_bad_knob_values_are_refused_with_the_rule(name, knobs, match):
     with pytest.raises(ValueError, match=match) as error:
         zoo.tasks.get(name, **knobs)
     assert "Received" in str(error.value)
+
+
+def test_a_tuple_knob_read_back_from_json_is_a_tuple_again():
+    # a worker gets its run's knobs through JSON, which writes tuples as lists
+    task = zoo.tasks.get("induction_heads", test_lengths=[64, 128])
+    assert task.test_lengths == (64, 128)
 
 
 def test_unknown_task_lists_the_new_tasks():

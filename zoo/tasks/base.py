@@ -151,6 +151,10 @@ def get(name, **knob_values):
             f"Unknown knob(s) {unknown} for task {name!r}. Valid knobs and "
             f"defaults: {valid}"
         )
+    # JSON (a run's record, a worker's job) writes a tuple as a list: read
+    # back, a tuple-valued knob gets its tuple again.
+    knob_values = {k: tuple(v) if isinstance(v, list) and isinstance(valid[k], tuple) else v
+                   for k, v in knob_values.items()}
     return cls(**knob_values)
 
 
