@@ -252,14 +252,14 @@ class _Blocks:
     def backward(self, outputs, row_max, inverse_sum, upstream):
         """Gradients of the chunked (scaled) queries, keys and values.
 
-        JAX: one pass over the blocks, key chunks outside and query chunks
-        inside, each block's weights recomputed once for all three gradients
-        (FlashAttention-2's backward); the query gradient is updated in place.
-        TensorFlow and PyTorch copy a whole tensor for every such update (at
-        T=16384, 16,384 copies of the query gradient: TensorFlow took 53 s a
-        step), so there two passes, one per key chunk for the key and value
-        gradients and one per query chunk for the query's, each building its
-        chunk's gradient alone, at the price of recomputing the blocks' weights.
+        Under XLA (JAX, and TensorFlow, whose passes `backend_kernels`
+        compiles): one pass over the blocks, key chunks outside and query
+        chunks inside, each block's weights recomputed once for all three
+        gradients (FlashAttention-2's backward); the query gradient is updated
+        in place. PyTorch copies the whole tensor for every such update, so
+        there two passes, one per key chunk for the key and value gradients
+        and one per query chunk for the query's, each building its chunk's
+        gradient alone, at the price of recomputing the blocks' weights.
         """
         # delta_t = sum_d dO_td O_td: the softmax's backward, one number a row.
         delta = ops.sum(ops.cast(upstream, "float32") * ops.cast(outputs, "float32"), axis=-1)
