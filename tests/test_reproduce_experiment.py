@@ -24,6 +24,8 @@ FIRST_RUN_IDS = {
     "induction_mha_abs": "transformer_decoder_small--induction_heads--s0--386a4c10",
     "induction_mha_rope": "transformer_decoder_small--induction_heads--s0--3aab4f7f",
     "mqar_attention_8192": "transformer_decoder_small--associative_recall--s0--e5e6900d",
+    "induction_mha_abs_full": "transformer_decoder_small--induction_heads--s0--ecd14b51",
+    "induction_mha_rope_full": "transformer_decoder_small--induction_heads--s0--a9e02ee1",
     "lra_listops": "transformer_base--listops--s0--216b7810",
     "lra_text": "transformer_base--imdb_bytes--s0--7506f6b5",
     "lra_image": "transformer_base--scifar--s0--d1d606c6",
