@@ -21,6 +21,14 @@ class Shape:
         limit = batch if block_elements is None else max(1, block_elements // block)
         self.group_size = largest_divisor(batch, limit)
 
+    def key(self):
+        """Everything the passes read from this layout, or None where a length
+        is not a Python int (a symbolic shape, to be read again at each call)."""
+        if not all(isinstance(n, int) for n in (self.query_length, self.key_length)):
+            return None
+        return (self.query_length, self.key_length, self.query_chunk, self.key_chunk,
+                self.skip_above_diagonal, self.causal, self.group_size)
+
     def group(self, x):
         """`(B, ...)` -> `(B / g, g, ...)`."""
         return ops.reshape(x, (-1, self.group_size) + tuple(ops.shape(x)[1:]))

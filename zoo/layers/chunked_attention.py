@@ -26,6 +26,8 @@ only to fill the last chunk get -1e30 and never any weight. With a causal mask
 and no other, blocks above the diagonal are skipped (half the work).
 """
 
+import collections
+
 from keras import ops
 
 from zoo.layers import backend_kernels
@@ -55,6 +57,34 @@ def attention(query, key, value, masks, scale, chunk_size):
     budget = None if backend_kernels.on_accelerator() else BLOCK_ELEMENTS
     shape = Shape(query, key, bool(masks.get("causal", False)), bool(tensors), chunk_size, budget)
 
+    attend = _differentiable(shape, scale)
+    return attend(query, key, value, tensors)
+
+
+# Layouts and scales seen lately -> their differentiable function. Reused, a
+# function keeps what its backend compiled for it: TensorFlow compiles both
+# passes with XLA once per function, and a new function at every eager call
+# recompiled them every time (the attention tests took 6x longer).
+_FUNCTIONS = collections.OrderedDict()
+_MAX_FUNCTIONS = 32
+
+
+def _differentiable(shape, scale):
+    """`attend(query, key, value, tensors)` for this layout and scale, made once
+    for each static layout and Python-number scale."""
+    key = shape.key()
+    if key is None or not isinstance(scale, (int, float)):
+        return _make_differentiable(shape, scale)
+    key = (*key, float(scale))
+    if key not in _FUNCTIONS:
+        _FUNCTIONS[key] = _make_differentiable(shape, scale)
+        if len(_FUNCTIONS) > _MAX_FUNCTIONS:
+            _FUNCTIONS.popitem(last=False)
+    _FUNCTIONS.move_to_end(key)
+    return _FUNCTIONS[key]
+
+
+def _make_differentiable(shape, scale):
     def forward(query, key, value, tensors):
         def one_group(inputs):
             blocks = _Blocks(shape, *inputs)
@@ -96,8 +126,7 @@ def attention(query, key, value, masks, scale, chunk_size):
         query = query * ops.cast(scale, query.dtype)
         return backward(query, key, value, tensors, saved, upstream)
 
-    attend = backend_kernels.with_recomputed_gradient(scaled_forward, scaled_backward)
-    return attend(query, key, value, tensors)
+    return backend_kernels.with_recomputed_gradient(scaled_forward, scaled_backward)
 
 
 class _Blocks:
