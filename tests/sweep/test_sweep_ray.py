@@ -1,7 +1,10 @@
 """`zoo run --ray`: each run a Ray task on a local Ray instance, its record
 returned to the driver, the same records as a sweep in this process."""
 
+import io
 import math
+import os
+import sys
 
 import pytest
 
@@ -70,3 +73,22 @@ def test_an_unreachable_cluster_is_one_error_before_anything_trains(
     assert cli.main(["run", experiment, "--out", str(out), "--ray", address]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error and not out.exists()
+
+
+@pytest.mark.parametrize("given,expected", [(None, "0"), ("1", "1")])
+def test_ray_log_prefixes_are_plain_text_in_a_log_file(monkeypatch, given, expected):
+    """Off a terminal, Ray's forwarded lines carry no colour codes, unless the
+    user asked for them (RAY_COLOR_PREFIX)."""
+    from zoo.sweep import ray_backend
+
+    if given is None:
+        monkeypatch.delenv("RAY_COLOR_PREFIX", raising=False)
+    else:
+        monkeypatch.setenv("RAY_COLOR_PREFIX", given)
+    seen = {}
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **_: seen.update(color=os.environ.get(
+        "RAY_COLOR_PREFIX")))
+    assert ray_backend.connect() is True
+    assert seen["color"] == expected

@@ -16,6 +16,7 @@ resources of one run of the profile (`resources`). Ray is an optional extra:
 import json
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections import deque
@@ -65,6 +66,10 @@ def connect(address=None):
         check_reachable(address)
     if ray.is_initialized():
         return False
+    if not sys.stdout.isatty():
+        # Ray colours the `(train_remotely pid=...)` prefix of every forwarded
+        # line; in a log file that is escape codes. A user's choice stands.
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     try:
         ray.init(address=address, log_to_driver=True)
     except (ConnectionError, RuntimeError) as error:
