@@ -93,3 +93,13 @@ def test_a_diverged_seed_scores_the_baseline_and_lower_is_better_is_respected():
     assert {r["run"]["learning_rate"] for r in selection.select_records(records)} == {3e-3}
     mse = [_record(lr, 0, val, 0.0, higher=False) for lr, val in ((1e-3, 0.2), (3e-3, 0.05))]
     assert [r["run"]["learning_rate"] for r in selection.select_records(mse)] == [3e-3]
+
+
+def test_values_are_compared_on_the_seeds_all_of_them_have_finished():
+    # seed 0: 3e-3 is best; seed 1 exists only for 1e-3, and lifts its mean above
+    records = [_record(1e-3, 0, 0.6, 0.5), _record(1e-3, 1, 0.99, 0.5),
+               _record(3e-3, 0, 0.7, 0.5)]
+    assert [r["run"]["learning_rate"] for r in selection.select_records(records)] == [3e-3]
+    # once 3e-3 has seed 1 too, both are averaged over seeds 0 and 1
+    records.append(_record(3e-3, 1, 0.72, 0.5))
+    assert {r["run"]["learning_rate"] for r in selection.select_records(records)} == {1e-3}

@@ -19,11 +19,13 @@ import statistics
 
 PROTOCOL = (
     "Protocol: where an experiment searched a setting (the learning rate, ...), every "
-    "value was trained with every seed; for each comparison cell (model, task, knobs and "
+    "value is trained with every seed; for each comparison cell (model, task, knobs and "
     "budget but the searched settings) the value with the best mean validation score over "
     "seeds was chosen (a diverged seed scores the task's baseline) and the test score is "
-    "reported at that value only. Test scores play no part in the choice. The CSV keeps "
-    "every value's row (`selected` marks the choice)."
+    "reported at that value only. While a sweep is still under way the values are "
+    "compared on the seeds all of them have finished (the seeds column counts those "
+    "reported). Test scores play no part in the choice. The CSV keeps every value's row "
+    "(`selected` marks the choice)."
 )
 
 
@@ -111,8 +113,21 @@ def _mean(values):
     return statistics.fmean(values) if values else math.nan
 
 
-def validation_mean(group):
-    return _mean([validation_score(r) for r in group])
+def validation_mean(group, seeds=None):
+    """Mean validation score of `group`'s records (of `seeds` only, if given)."""
+    return _mean([validation_score(r) for r in group
+                  if seeds is None or _seed(r) in seeds])
+
+
+def _seed(record):
+    return (record.get("run") or {}).get("seed")
+
+
+def common_seeds(groups):
+    """The seeds every one of `groups` has finished (None when they share none:
+    each is then averaged over its own)."""
+    shared = set.intersection(*({_seed(r) for r in group} for group in groups))
+    return shared or None
 
 
 def choose(groups):
@@ -124,7 +139,9 @@ def choose(groups):
     chosen = {}
     for keys in cells.values():
         higher = higher_is_better(groups[keys[0]][0])
-        means = {key: validation_mean(groups[key]) for key in keys}
+        # values compared on the same seeds, while some have more finished
+        seeds = common_seeds([groups[key] for key in keys])
+        means = {key: validation_mean(groups[key], seeds) for key in keys}
         best = None
         for key in keys:  # ties: the first in the records' order (by run id)
             if math.isfinite(means[key]) and (best is None or (
