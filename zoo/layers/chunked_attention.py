@@ -64,7 +64,7 @@ def attention(query, key, value, masks, scale, chunk_size):
 # Layouts and scales seen lately -> their differentiable function. Reused, a
 # function keeps what its backend compiled for it: TensorFlow compiles both
 # passes with XLA once per function, and a new function at every eager call
-# recompiled them every time (the attention tests took 6x longer).
+# recompiled them every time (an eager causal call at T=64: 5.0 s, 0.01 s reused).
 _FUNCTIONS = collections.OrderedDict()
 _MAX_FUNCTIONS = 32
 
