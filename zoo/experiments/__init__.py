@@ -19,20 +19,28 @@ def names():
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
+_FILES = {}  # (path, modification time) -> the module, so a file's own tasks register once
+
+
 def load(name):
-    """The experiment module `name`, or the one in file `name` if it ends in `.py`."""
+    """The experiment module `name`, or the one in file `name` if it ends in `.py`
+    (loaded once per process while the file is unchanged)."""
     if str(name).endswith(".py"):
         path = Path(name)
         if not path.is_file():
             raise FileNotFoundError(f"No experiment file at {path.resolve()}")
-        spec = importlib.util.spec_from_file_location(f"zoo_experiment_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:  # the file's own bug, reported as such
-            raise ValueError(
-                f"Experiment file {path} failed to load: {type(error).__name__}: {error}"
-            ) from error
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+        module = _FILES.get(key)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(f"zoo_experiment_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:  # the file's own bug, reported as such
+                raise ValueError(
+                    f"Experiment file {path} failed to load: {type(error).__name__}: {error}"
+                ) from error
+            _FILES[key] = module
     elif name in names():
         module = importlib.import_module(f"{__name__}.{name}")
     else:

@@ -7,6 +7,7 @@ longest quick length of `long_range` with its budget.
 from zoo.experiments import _claims, long_range
 
 DESCRIPTION = "claim 2: gradient norm by distance, rnn/lstm/gru/transformer on adding, 3 seeds"
+SELECT_ON_SEEDS = _claims.SELECT_ON_SEEDS  # the rate chosen on seed 0, seeds 1-2 there
 FAMILIES = ("rnn", "lstm", "gru", "transformer")
 LENGTH = {"quick": 100, "full": 1000}
 # the long_range budget, so these runs match its adding rows

@@ -10,6 +10,7 @@ are never trained).
 from zoo.experiments import _claims
 
 DESCRIPTION = "claim 4: positions none/sinusoidal/learned/rotary on copying and induction_heads"
+SELECT_ON_SEEDS = _claims.SELECT_ON_SEEDS  # the rate chosen on seed 0, seeds 1-2 there
 POSITIONS = ("none", "sinusoidal", "learned", "rotary")
 TASKS = {
     # task -> (family, knobs, budget) per profile

@@ -8,6 +8,7 @@ two claims share (the default Transformer on listops) is listed once.
 """
 
 from zoo.experiments import (
+    _claims,
     claim_gradients,
     claim_heads,
     claim_masking,
@@ -19,6 +20,7 @@ from zoo.experiments import (
 from zoo.runner import expand
 
 DESCRIPTION = "claims 2 and 4-9 (gradients, positions, heads, norm, masking, pretraining, vit)"
+SELECT_ON_SEEDS = _claims.SELECT_ON_SEEDS
 CLAIMS = (claim_gradients, claim_positions, claim_heads, claim_norm, claim_masking,
           claim_pretraining, claim_vit)
 

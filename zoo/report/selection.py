@@ -1,169 +1,30 @@
-"""The fair protocol: select on validation, report on test.
+"""The fair protocol on a page: the choice is `zoo.choice` (shared with the
+sweep, which may train further seeds at the chosen value only); this module
+is the reports' name for it and the paragraph every page states it in."""
 
-An experiment may search a setting (`zoo.runner.Search`: a learning rate, a
-weight decay, pre- or post-norm); its runs then name it in `run.searched`.
-Runs that differ only in searched settings and the seed form one comparison
-*cell*. For each value tried, the score is the mean over seeds of the
-validation metric at the run's best validation epoch (the weights its test
-score was taken with); a diverged seed scores the task's baseline. The value
-with the best mean is chosen, and the cell's row reports test at that value.
-Ties go to the first run id. Nothing here reads a test score.
-
-    chosen = choose(groups)          # {configuration: {"tried", "selected"}}
-    records = select_records(records)   # only the runs at each cell's choice
-"""
-
-import json
-import math
-import statistics
-
-PROTOCOL = (
-    "Protocol: where an experiment searched a setting (the learning rate, ...), every "
-    "value is trained with every seed; for each comparison cell (model, task, knobs and "
-    "budget but the searched settings) the value with the best mean validation score over "
-    "seeds was chosen (a diverged seed scores the task's baseline) and the test score is "
-    "reported at that value only. While a sweep is still under way the values are "
-    "compared on the seeds all of them have finished (the seeds column counts those "
-    "reported). Test scores play no part in the choice. The CSV keeps every value's row "
-    "(`selected` marks the choice)."
+from zoo.choice import (  # noqa: F401 (the reports' names for them)
+    as_float,
+    cell_key,
+    choose,
+    common_seeds,
+    configuration_key,
+    group_records,
+    higher_is_better,
+    search_value,
+    searched,
+    select_records,
+    validation_mean,
+    validation_score,
 )
 
-
-def as_float(value):
-    """A float, or NaN for None / non-numbers."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-LOWER_IS_BETTER = ("mse", "mae", "loss")  # for records older than `higher_is_better`
-
-
-def higher_is_better(record):
-    value = record.get("higher_is_better")
-    if value is None:
-        return record.get("metric") not in LOWER_IS_BETTER
-    return bool(value)
-
-
-def validation_score(record):
-    """The validation metric the run's test score was taken at: its best
-    validation epoch's; the task's baseline for a diverged run or one with
-    no finite validation score."""
-    scores = (record.get("validation") or {}).get(record.get("metric")) or []
-    best = record.get("best_epoch")
-    if record.get("status", "finished") == "finished" and best is not None \
-            and 0 <= best < len(scores) and math.isfinite(as_float(scores[best])):
-        return as_float(scores[best])
-    return as_float(record.get("baseline"))
-
-
-def searched(run):
-    """The names of the settings `run` searched (`run.searched`)."""
-    return tuple(run.get("searched") or ())
-
-
-def _without(run, names):
-    """`run` less its seed and the `names` settings (`model_overrides.x` too)."""
-    run = {k: v for k, v in run.items() if k not in ("seed",)}
-    for name in names:
-        group, _, key = name.partition(".")
-        if key:
-            run[group] = {k: v for k, v in (run.get(group) or {}).items() if k != key}
-        else:
-            run.pop(name, None)
-    return run
-
-
-def _where(record):
-    environment = record.get("environment") or {}
-    return {"backend": environment.get("backend"), "device": environment.get("device")}
-
-
-def configuration_key(record):
-    """What makes two records seeds of one configuration: the run but its
-    seed, and where it ran (a CPU and a GPU measurement never share a mean)."""
-    return json.dumps({"run": _without(record.get("run") or {}, ()), "where": _where(record)},
-                      sort_keys=True, default=str)
-
-
-def cell_key(record):
-    """What makes two configurations values of one search: the configuration
-    less the searched settings."""
-    run = record.get("run") or {}
-    return json.dumps({"run": _without(run, searched(run)), "where": _where(record)},
-                      sort_keys=True, default=str)
-
-
-def search_value(run):
-    """`"learning_rate=0.001"`: the searched settings' values in `run`."""
-    values = []
-    for name in searched(run):
-        group, _, key = name.partition(".")
-        value = (run.get(group) or {}).get(key) if key else run.get(name)
-        values.append(f"{key or name}={json.dumps(value) if not isinstance(value, str) else value}")
-    return " ".join(values)
-
-
-def _mean(values):
-    values = [v for v in values if math.isfinite(v)]
-    return statistics.fmean(values) if values else math.nan
-
-
-def validation_mean(group, seeds=None):
-    """Mean validation score of `group`'s records (of `seeds` only, if given)."""
-    return _mean([validation_score(r) for r in group
-                  if seeds is None or _seed(r) in seeds])
-
-
-def _seed(record):
-    return (record.get("run") or {}).get("seed")
-
-
-def common_seeds(groups):
-    """The seeds every one of `groups` has finished (None when they share none:
-    each is then averaged over its own)."""
-    shared = set.intersection(*({_seed(r) for r in group} for group in groups))
-    return shared or None
-
-
-def choose(groups):
-    """`{configuration key: {"tried": n, "selected": bool, "validation_mean": x}}`
-    for `groups` (`{configuration key: [records, its seeds]}`)."""
-    cells = {}
-    for key, group in groups.items():
-        cells.setdefault(cell_key(group[0]), []).append(key)
-    chosen = {}
-    for keys in cells.values():
-        higher = higher_is_better(groups[keys[0]][0])
-        # values compared on the same seeds, while some have more finished
-        seeds = common_seeds([groups[key] for key in keys])
-        means = {key: validation_mean(groups[key], seeds) for key in keys}
-        best = None
-        for key in keys:  # ties: the first in the records' order (by run id)
-            if math.isfinite(means[key]) and (best is None or (
-                    means[key] > means[best] if higher else means[key] < means[best])):
-                best = key
-        for key in keys:
-            chosen[key] = {"tried": len(keys), "selected": key == best,
-                           "validation_mean": means[key]}
-    return chosen
-
-
-def group_records(records):
-    """`{configuration key: [records]}` in the records' order."""
-    groups = {}
-    for record in records:
-        groups.setdefault(configuration_key(record), []).append(record)
-    return groups
-
-
-def select_records(records):
-    """The records at each cell's chosen value (every record where nothing was
-    searched)."""
-    groups = group_records(records)
-    chosen = choose(groups)
-    return [r for key, group in groups.items() if chosen[key]["selected"] for r in group]
+PROTOCOL = (
+    "Protocol: where an experiment searched a setting (the learning rate, ...), for each "
+    "comparison cell (model, task, knobs and budget but the searched settings) the value "
+    "with the best mean validation score was chosen (a diverged seed scores the task's "
+    "baseline) and the test score is reported at that value only. The values are compared "
+    "on the seeds all of them have finished: every seed where an experiment trains every "
+    "value with every seed, the selection seeds where it trains the further seeds at the "
+    "chosen value only (its description says which), and the seeds finished so far while "
+    "a sweep is under way (the seeds column counts those reported). Test scores play no "
+    "part in the choice. The CSV keeps every value's row (`selected` marks the choice)."
+)

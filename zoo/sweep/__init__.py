@@ -17,6 +17,7 @@ from training it too.
     child.py           the worker process (`python -m zoo.sweep.child`)
     backend_threads.py a worker's thread pools and cores, per Keras backend
     ray_backend.py     --ray: one Ray task per run, records returned to the driver
+    staged.py          SELECT_ON_SEEDS: choose on some seeds, train the others at the choice
     locks.py           one run, one trainer
 """
 
@@ -25,7 +26,7 @@ import os
 import keras
 
 from zoo.runner import load_record, train_and_evaluate
-from zoo.sweep import schedule
+from zoo.sweep import schedule, staged
 from zoo.sweep import workers as local_workers
 from zoo.sweep.selection import (
     BACKENDS,
@@ -82,7 +83,9 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
         share of the cores (`"auto"`: one per core, at most one per run).
     ray: train each run as a Ray task: True for a local Ray instance (or the
         one `RAY_ADDRESS` names), or a cluster's address (`"HOST:6379"`).
-    Returns the records of all selected runs, in the experiment's order.
+    Returns the records of all selected runs, in the experiment's order (with
+    `SELECT_ON_SEEDS`, `staged`: of those it trained, the other seeds at the
+    chosen values only).
     Every run is checked, and every setting, before the first one trains. A
     run that fails in a worker or a Ray task is reported at the end
     (RuntimeError) after the other runs trained.
@@ -96,6 +99,7 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
         ray_backend.require_ray()
     profile = profile or default_profile()
     selected = select(name, only, seeds, profile, distribution)
+    stage_seeds = staged.selection_seeds(name)
     for run in selected:  # data files and memory, before the first run trains
         run.check_resources()
     backends = backend_plan(selected, backend, fastest)
@@ -106,5 +110,22 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
     plan = list(zip(selected, backends))
     if str(name).endswith(".py"):  # worker processes load the file too (its own tasks)
         os.environ[EXPERIMENT_FILE_VARIABLE] = os.path.abspath(name)
-    executor = _executor(plan, out_dir, echo, profile, workers, ray, isolate)
-    return schedule.drive(plan, out_dir, executor, echo, current)
+
+    def drive(part):
+        executor = _executor(part, out_dir, echo, profile, workers, ray, isolate)
+        return schedule.drive(part, out_dir, executor, echo, current)
+
+    if stage_seeds is None:
+        return drive(plan)
+    first, later = staged.split(plan, stage_seeds)
+    records = drive(first) if first else []
+    if later:
+        kept, waiting = staged.at_chosen_values(later, records, stage_seeds)
+        echo(f"Chosen on seed{'s' if len(stage_seeds) > 1 else ''} "
+             f"{', '.join(map(str, stage_seeds))}: {len(kept)} of the {len(later)} runs at "
+             "other seeds are at a chosen value" + (
+                 f"; {waiting} cells cannot choose yet (a value has no finished run at "
+                 "every selection seed) and wait for the next sweep" if waiting else ""))
+        records += drive(kept) if kept else []
+    by_id = {record["run_id"]: record for record in records if record}
+    return [by_id[run.run_id] for run, _ in plan if run.run_id in by_id]

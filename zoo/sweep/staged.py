@@ -1,0 +1,59 @@
+"""Choose first, then the other seeds at the chosen value only.
+
+An experiment that sets `SELECT_ON_SEEDS = (0,)` has its searched settings
+chosen on those seeds: the sweep trains every value at the selection seeds
+first, picks each cell's value on validation (`zoo.choice`, as the reports
+do), then trains the experiment's other seeds at that value alone. A grid of
+3 learning rates x 3 seeds becomes 3 + 2 runs a cell instead of 9. Runs
+that search nothing train at every seed as listed.
+"""
+
+import json
+
+from zoo import choice, experiments
+
+
+def selection_seeds(name):
+    """The experiment's `SELECT_ON_SEEDS` as a tuple, or None (every value at
+    every seed)."""
+    seeds = getattr(experiments.load(name), "SELECT_ON_SEEDS", None)
+    if seeds is None:
+        return None
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = (seeds,)
+    if not isinstance(seeds, (tuple, list)) or not seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"Experiment {name!r}: SELECT_ON_SEEDS must be a non-empty tuple of "
+                         f"seeds (integers >= 0), e.g. (0,); got {seeds!r}")
+    return tuple(seeds)
+
+
+def split(plan, seeds):
+    """`plan` (`[(run, backend)]`) as (the runs that choose, the runs that wait
+    for the choice): a searched run at a seed outside `seeds` waits."""
+    first = [(run, backend) for run, backend in plan if not run.searched or run.seed in seeds]
+    later = [(run, backend) for run, backend in plan if run.searched and run.seed not in seeds]
+    return first, later
+
+
+def _plain(run):
+    return json.loads(json.dumps(run.to_dict(), default=str))  # as a record holds it
+
+
+def at_chosen_values(later, records, seeds):
+    """The runs of `later` at their cell's chosen value, and how many cells
+    cannot choose yet (a value without a finished record at every selection
+    seed, e.g. one that failed or another sweep still trains)."""
+    records = [record for record in records if record]
+    finished = {(choice.run_key(r.get("run") or {}), (r.get("run") or {}).get("seed"))
+                for r in records}
+    chosen = choice.chosen_runs(records)
+    values = {}  # cell -> the values its later runs try (every value is there)
+    for run, _ in later:
+        plain = _plain(run)
+        values.setdefault(choice.run_cell(plain), set()).add(choice.run_key(plain))
+    ready = {cell for cell, keys in values.items()
+             if all((key, seed) in finished for key in keys for seed in seeds)}
+    kept = [(run, backend) for run, backend in later
+            if choice.run_cell(_plain(run)) in ready and choice.run_key(_plain(run)) in chosen]
+    return kept, len(values) - len(ready)
