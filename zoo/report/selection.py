@@ -24,7 +24,7 @@ PROTOCOL = (
     "baseline) and the test score is reported at that value only. The values are compared "
     "on the seeds all of them have finished: every seed where an experiment trains every "
     "value with every seed, the selection seeds where it trains the further seeds at the "
-    "chosen value only (its description says which), and the seeds finished so far while "
-    "a sweep is under way (the seeds column counts those reported). Test scores play no "
+    "chosen value only (long_range and the claims: seed 0), and the seeds finished so far "
+    "while a sweep is under way (the seeds column counts those reported). Test scores play no "
     "part in the choice. The CSV keeps every value's row (`selected` marks the choice)."
 )
