@@ -5,6 +5,7 @@ the choice the sweep made."""
 import pytest
 
 from zoo import choice, sweep
+from zoo import record as records
 from zoo.report import selection
 from zoo.runner import Run
 from zoo.sweep import staged
@@ -49,18 +50,23 @@ def test_the_other_seeds_train_at_the_value_chosen_on_seed_0(tmp_path):
     assert sum("done before, skipped" in line for line in again) == 4
 
 
-def test_a_cell_missing_a_value_at_a_selection_seed_waits():
+def test_a_cell_missing_a_value_at_a_selection_seed_waits(tmp_path):
     runs = [Run("gru_tiny", "adding", {"sequence_length": 6}, learning_rate=lr, seed=seed,
                 searched=("learning_rate",)) for lr in (1e-3, 1e-2) for seed in (0, 1)]
     plan = [(run, "tensorflow") for run in runs]
     first, later = staged.split(plan, (0,))
     assert [r.seed for r, _ in first] == [0, 0] and [r.seed for r, _ in later] == [1, 1]
-    one = {"run_id": "a", "run": runs[0].to_dict(), "status": "finished", "metric": "mse",
-           "higher_is_better": False, "validation": {"mse": [0.1]}, "best_epoch": 0}
-    kept, waiting = staged.at_chosen_values(later, [one], (0,))  # 1e-2 at seed 0 missing
-    assert kept == [] and waiting == 1
-    other = {**one, "run_id": "b", "run": runs[2].to_dict(), "validation": {"mse": [0.05]}}
-    kept, waiting = staged.at_chosen_values(later, [one, other], (0,))
+
+    def finish(run, validation):  # a seed-0 record on disk, as a sweep leaves it
+        records.write_json_atomically(records.run_record_path(tmp_path, run.run_id), {
+            "run_id": run.run_id, "run": run.to_dict(), "status": "finished",
+            "metric": "mse", "higher_is_better": False, "validation": {"mse": [validation]},
+            "best_epoch": 0})
+
+    finish(runs[0], 0.1)  # 1e-2 at seed 0 not finished: the cell waits
+    assert staged.at_chosen_values(later, tmp_path, (0,)) == ([], 1)
+    finish(runs[2], 0.05)  # read from the folder, as with --only on seed 1 alone
+    kept, waiting = staged.at_chosen_values(later, tmp_path, (0,))
     assert [r.learning_rate for r, _ in kept] == [1e-2] and waiting == 0
 
 

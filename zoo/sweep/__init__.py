@@ -120,7 +120,7 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
     first, later = staged.split(plan, stage_seeds)
     records = drive(first) if first else []
     if later:
-        kept, waiting = staged.at_chosen_values(later, records, stage_seeds)
+        kept, waiting = staged.at_chosen_values(later, out_dir, stage_seeds)
         echo(f"Chosen on seed{'s' if len(stage_seeds) > 1 else ''} "
              f"{', '.join(map(str, stage_seeds))}: {len(kept)} of the {len(later)} runs at "
              "other seeds are at a chosen value" + (

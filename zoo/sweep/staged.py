@@ -11,6 +11,7 @@ that search nothing train at every seed as listed.
 import json
 
 from zoo import choice, experiments
+from zoo.runner import load_record
 
 
 def selection_seeds(name):
@@ -40,11 +41,18 @@ def _plain(run):
     return json.loads(json.dumps(run.to_dict(), default=str))  # as a record holds it
 
 
-def at_chosen_values(later, records, seeds):
+def at_chosen_values(later, out_dir, seeds):
     """The runs of `later` at their cell's chosen value, and how many cells
     cannot choose yet (a value without a finished record at every selection
-    seed, e.g. one that failed or another sweep still trains)."""
-    records = [record for record in records if record]
+    seed in `out_dir`: one that failed, another sweep still trains, or
+    `--only` left out and nobody trained)."""
+    siblings = {}  # the selection runs of every value `later` tries, by id
+    for run, _ in later:
+        for seed in seeds:
+            sibling = run.replace(seed=seed)
+            siblings[sibling.run_id] = sibling
+    records = [record for record in (load_record(out_dir, run) for run in siblings.values())
+               if record]
     finished = {(choice.run_key(r.get("run") or {}), (r.get("run") or {}).get("seed"))
                 for r in records}
     chosen = choice.chosen_runs(records)
