@@ -56,12 +56,13 @@ def at_chosen_values(later, out_dir, seeds):
     finished = {(choice.run_key(r.get("run") or {}), (r.get("run") or {}).get("seed"))
                 for r in records}
     chosen = choice.chosen_runs(records)
+    keys = [(choice.run_cell(plain), choice.run_key(plain))
+            for plain in (_plain(run) for run, _ in later)]
     values = {}  # cell -> the values its later runs try (every value is there)
-    for run, _ in later:
-        plain = _plain(run)
-        values.setdefault(choice.run_cell(plain), set()).add(choice.run_key(plain))
-    ready = {cell for cell, keys in values.items()
-             if all((key, seed) in finished for key in keys for seed in seeds)}
-    kept = [(run, backend) for run, backend in later
-            if choice.run_cell(_plain(run)) in ready and choice.run_key(_plain(run)) in chosen]
+    for cell, key in keys:
+        values.setdefault(cell, set()).add(key)
+    ready = {cell for cell, tried in values.items()
+             if all((key, seed) in finished for key in tried for seed in seeds)}
+    kept = [planned for planned, (cell, key) in zip(later, keys)
+            if cell in ready and key in chosen]
     return kept, len(values) - len(ready)
