@@ -158,9 +158,16 @@ def group_records(records):
 def select_records(records):
     """The records at each cell's chosen value (every record where nothing was
     searched)."""
+    return [record for record, _ in select_records_tried(records)]
+
+
+def select_records_tried(records):
+    """`[(record, values tried in its cell)]` for the records at each cell's
+    chosen value."""
     groups = group_records(records)
     chosen = choose(groups)
-    return [r for key, group in groups.items() if chosen[key]["selected"] for r in group]
+    return [(r, chosen[key]["tried"]) for key, group in groups.items()
+            if chosen[key]["selected"] for r in group]
 
 
 def run_key(run):

@@ -13,6 +13,7 @@ from zoo.choice import (  # noqa: F401 (the reports' names for them)
     search_value,
     searched,
     select_records,
+    select_records_tried,
     validation_mean,
     validation_score,
 )

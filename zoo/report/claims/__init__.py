@@ -23,6 +23,7 @@ the page.
 
 from pathlib import Path
 
+from zoo.report.claims.changes import section_changes
 from zoo.report.claims.common import LONG_RANGE_DIR, SPEED_DIR, seeds_frame, table_lines
 from zoo.report.claims.gradients import section_gradients
 from zoo.report.claims.heads import section_heads
@@ -34,13 +35,14 @@ from zoo.report.claims.positions import section_positions
 from zoo.report.claims.pretraining import section_pretraining
 from zoo.report.claims.vit import section_vit
 from zoo.report.markdown import environment_paragraph
+from zoo.report.selection import PROTOCOL
 from zoo.report.tables import aggregate, load_records
 
 
 def _headline(verdict_lines):
     rows = []
     for number, (claim, line) in enumerate(verdict_lines, 1):
-        text = line.replace("**Verdict:** ", "") if line else "no records yet"
+        text = line or "no records yet"
         rows.append([str(number), claim, text])
     return table_lines(["#", "claim", "verdict (from the numbers below)"], rows)
 
@@ -70,23 +72,36 @@ def markdown(claims_dir, folder):
         "the measured table and a verdict that a rule stated in the section computes from "
         "those numbers (`zoo/report/claims/`). Means ± sample standard deviations are over "
         "seeds. These are CPU-sized runs (`quick` profile: `_small` models, short "
-        "sequences, a few hundred steps); a verdict holds for that setting, not for every "
-        "scale. The same experiment files run at `--profile full` on an accelerator.", "",
+        f"sequences, {_steps(all_records)}); a verdict holds for that setting, not for "
+        "every scale. The same experiment files run at `--profile full` on an "
+        "accelerator.", "",
+        *([PROTOCOL, ""] if any(r["run"].get("searched") for r in all_records) else []),
         f"Time: the claims runs took {_minutes(claims_records)} of run wall time (sum over "
-        f"runs; `long_range` another {_minutes(long_range)}), here run as two sweeps in "
-        "parallel, each pinned to one of the 2 cores.", "",
+        f"runs; `long_range` another {_minutes(long_range)}), run two at a time, one on "
+        "each of the 2 cores.", "",
         "Regenerate: `zoo run long_range --out results/runs/long_range`, "
         "`zoo bench --out results/runs/speed`, `zoo run claims --out results/runs/claims` "
         "(or one `claim_*` experiment at a time with the same `--out`), then "
         "`zoo report claims`.", "",
         "## Headline", "",
     ]
-    page += _headline(list(zip(CLAIM_NAMES, (s.verdict for s in sections))))
+    verdicts = [(name, s.verdict.replace("**Verdict:** ", ""))
+                for name, s in zip(CLAIM_NAMES, sections)]
+    page += _headline(verdicts)
+    page += section_changes(verdicts, runs_root)
     for section in sections:
         page += section.lines
     page += ["## Where this was measured", "",
              environment_paragraph(all_records) if all_records else "-", ""]
     return "\n".join(page).rstrip() + "\n", [p for s in sections for p in s.plots]
+
+
+def _steps(records):
+    steps = sorted({r["run"].get("steps") for r in records if r["run"].get("steps")})
+    if not steps:
+        return "short budgets"
+    return (f"{steps[0]:,} steps" if steps[0] == steps[-1]
+            else f"{steps[0]:,}-{steps[-1]:,} steps")
 
 
 def _minutes(records):

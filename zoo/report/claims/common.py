@@ -11,7 +11,7 @@ import pandas as pd
 
 from zoo.names import RECURRENT_LOOPS as RECURRENT  # noqa: F401 (the sections' name)
 from zoo.names import family_rank  # noqa: F401 (for the sections)
-from zoo.report.selection import select_records
+from zoo.report.selection import search_value, select_records_tried
 from zoo.report.tables import family_and_size, metric_value
 
 
@@ -54,7 +54,7 @@ def seeds_frame(records):
     """One row per finished record at its cell's chosen value (the fair
     protocol, `zoo.report.selection`) with what the claims group and compare by."""
     rows = []
-    for record in select_records(records):
+    for record, tried in select_records_tried(records):
         run = record["run"]
         if record.get("status") != "finished":
             continue
@@ -64,7 +64,7 @@ def seeds_frame(records):
             "knobs": run.get("task_knobs") or {}, "overrides": run.get("model_overrides") or {},
             "pretrain_steps": run.get("pretrain_steps"), "seed": run["seed"],
             "metric": record["metric"], "test": metric_value(record),
-            "record": record,
+            "chosen": search_value(run), "tried": tried, "record": record,
         })
     return pd.DataFrame(rows)
 
@@ -169,17 +169,44 @@ def params_text(frame):
     return f"mixer parameters {span(mixer)} (total {span(total)})"
 
 
+def value_text(search_value_text):
+    """`"learning_rate=0.001"` as the pages write it: `"lr 0.001"`."""
+    return search_value_text.replace("learning_rate=", "lr ").replace("=", " ")
+
+
+def chosen_text(frame):
+    """"Chosen on validation, of 3 values tried: lr 0.001 for ...; lr 0.003
+    for ..." (each setting of `frame` by its `variant`, model and task where
+    these vary); "" where nothing was searched."""
+    if not len(frame) or "tried" not in frame or frame["tried"].max() < 2:
+        return ""
+    parts = ["variant"] if "variant" in frame else []
+    parts += [c for c in ("model", "task") if frame[c].nunique() > 1]
+    by_value = {}
+    for _, row in frame.drop_duplicates(["chosen"] + parts).iterrows():
+        label = " ".join(f"`{row[c]}`" if c == "task" else str(row[c]) for c in parts)
+        by_value.setdefault(row["chosen"], []).append(label or "every setting")
+    tried = sorted(int(t) for t in frame["tried"].unique())
+    counts = str(tried[0]) if len(tried) == 1 else f"{tried[0]}-{tried[-1]}"
+    values = "; ".join(f"{value_text(v)} for {', '.join(labels)}"
+                       for v, labels in sorted(by_value.items()))
+    return f"Chosen on validation, of {counts} values tried: {values}."
+
+
 def setup_line(frame, extra=""):
     first = frame["record"].iloc[0]
     tasks = sorted(frame["task"].unique())
     knobs = "; ".join(f"`{t}` {knobs_text(common_knobs(frame[frame['task'] == t]['knobs']))}"
                       for t in tasks)
     budgets = sorted({budget_text(r) for r in frame["record"]})
+    minutes = frame["record"].map(lambda r: r.get("wall_seconds") or 0).sum() / 60
+    chosen = chosen_text(frame)
     return (f"Setup: {', '.join(sorted(frame['model'].unique()))}; {knobs}; "
             f"{' / '.join(budgets)}; {params_text(frame)}; seeds per setting: "
             f"{seeds_text(frame)}.{(' ' + extra) if extra else ''} Records: "
-            f"{len(frame)} runs, {frame['record'].map(lambda r: r.get('wall_seconds') or 0).sum() / 60:.1f} "
-            f"min of run wall time ({first['environment'].get('backend')}).")
+            f"{len(frame)} runs{' at the chosen values' if chosen else ''}, {minutes:.1f} "
+            f"min of run wall time ({first['environment'].get('backend')})."
+            + (f" {chosen}" if chosen else ""))
 
 
 def plot_lines(paths, folder):

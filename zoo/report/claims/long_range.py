@@ -13,6 +13,7 @@ from zoo.report.claims.common import (
     missing_section,
     plot_lines,
     table_lines,
+    value_text,
     verdict_line,
 )
 from zoo.report.tables import aggregate, selected_rows
@@ -65,6 +66,7 @@ def section_long_range(records, folder):
     lines += ["Longest input length solved (majority of seeds), then the test metric "
               "(mean over seeds) at each length:", ""]
     lines += table_lines(["task"] + list(families), rows)
+    lines += _chosen_lines(table, families)
     paths = [_long_range_plot(table, families, folder)]
     lines += plot_lines(paths, folder)
     lines += [verdict_line(verdicts), ""]
@@ -101,3 +103,19 @@ def _long_range_plot(table, families, folder):
     path = Path(folder) / "claims_long_range.png"
     figure.savefig(path, metadata={"Software": None})
     return path
+
+
+def _chosen_lines(table, families):
+    """Which searched value each family's cells chose (the table shows the
+    test scores at them)."""
+    if "tried" not in table or table["tried"].fillna(1).max() < 2:
+        return []
+    parts = []
+    for family in families:
+        counts = table[table["family"] == family]["search_value"].value_counts()
+        parts.append(f"{family} " + ", ".join(
+            f"{value_text(value)} ×{count}" for value, count in sorted(counts.items())))
+    tried = sorted(int(t) for t in table["tried"].dropna().unique())
+    counts = str(tried[0]) if len(tried) == 1 else f"{tried[0]}-{tried[-1]}"
+    return [f"Chosen on validation, of {counts} values tried, in each family's cells "
+            f"(task × length): {'; '.join(parts)}.", ""]
