@@ -1,7 +1,9 @@
 """Shared settings of the claim experiments (`claim_*.py`, all of them in
 `claims.py`). Each claim file lists its runs for a profile: `quick` is sized
-so the whole set trains on a 2-core CPU in about an hour, `full` is meant
-for an accelerator (longer sequences, `_base` sizes, more steps).
+for a 2-core CPU (195 runs with the rate chosen on seed 0; the previous
+recipe's records at these budgets put them at about 5 hours of run time, so
+about 3 hours with `--workers 2`), `full` is meant for an accelerator
+(longer sequences, `_base` sizes, more steps).
 
 Variants change only what the claim is about; model overrides equal to the
 preset's value are left out, so a run shared by two claims (the default
