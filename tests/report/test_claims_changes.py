@@ -68,3 +68,17 @@ def test_chosen_text_names_each_settings_value_and_how_many_were_tried():
     assert chosen_text(frame) == ("Chosen on validation, of 3 values tried: lr 0.001 for "
                                   "learned; lr 0.003 for none.")
     assert chosen_text(frame.assign(tried=1)) == ""
+
+
+def test_a_page_without_records_leaves_no_plot_or_csv_of_old_ones(tmp_path):
+    from zoo.report import claims
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("claims_gradients.png", "claims.csv", "speed_x.png"):
+        (results / name).write_bytes(b"old")
+    (tmp_path / "runs" / "claims").mkdir(parents=True)
+    written = claims.write_report(tmp_path / "runs" / "claims", results)
+    assert [p.name for p in written] == ["claims.md"]
+    assert sorted(p.name for p in results.iterdir()) == ["claims.md", "speed_x.png"]
+    assert "No records yet for this claim (claim_heads" in (results / "claims.md").read_text()

@@ -23,6 +23,7 @@ the page.
 
 from pathlib import Path
 
+from zoo.record import RECORD_FILE
 from zoo.report.claims.changes import section_changes
 from zoo.report.claims.common import LONG_RANGE_DIR, SPEED_DIR, seeds_frame, table_lines
 from zoo.report.claims.gradients import section_gradients
@@ -56,9 +57,8 @@ def markdown(claims_dir, folder):
     """The page and the plots it shows."""
     claims_dir = Path(claims_dir)
     runs_root = claims_dir.parent
-    claims_records = load_records(claims_dir) if claims_dir.is_dir() else []
-    long_range = load_records(runs_root / LONG_RANGE_DIR) \
-        if (runs_root / LONG_RANGE_DIR).is_dir() else []
+    claims_records = _records(claims_dir)
+    long_range = _records(runs_root / LONG_RANGE_DIR)
     frame = seeds_frame(claims_records)
     sections = [section_long_range(long_range, folder), section_gradients(frame, folder),
                 section_parallel(runs_root / SPEED_DIR, folder)]
@@ -96,6 +96,12 @@ def markdown(claims_dir, folder):
     return "\n".join(page).rstrip() + "\n", [p for s in sections for p in s.plots]
 
 
+def _records(folder):
+    """The records in `folder`; none when it is missing or holds none yet."""
+    folder = Path(folder)
+    return load_records(folder) if any(folder.glob(f"*/{RECORD_FILE}")) else []
+
+
 def _steps(records):
     steps = sorted({r["run"].get("steps") for r in records if r["run"].get("steps")})
     if not steps:
@@ -116,12 +122,16 @@ def write_report(claims_dir, results_dir):
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = folder / "claims.csv", folder / "claims.md"
     claims_dir = Path(claims_dir)
-    records = load_records(claims_dir) if claims_dir.is_dir() else []
+    records = _records(claims_dir)
     if records:
         aggregate(records).to_csv(csv_path, index=False, float_format="%.6g",
                                          lineterminator="\n")
+    elif csv_path.exists():
+        csv_path.unlink()  # the rows of records no longer in the folder
     text, plots = markdown(claims_dir, folder)
     md_path.write_text(text, encoding="utf-8")
+    for stale in set(folder.glob("claims_*.png")) - {Path(p) for p in plots}:
+        stale.unlink()  # a plot of records no longer in the folder
     return ([csv_path] if records else []) + [md_path, *plots]
 
 
