@@ -38,7 +38,7 @@ def test_claims_lists_every_claim_run_once():
     heads = {r.run_id for r in experiments.runs("claim_heads")}
     norm = {r.run_id for r in experiments.runs("claim_norm")}
     pretraining = {r.run_id for r in experiments.runs("claim_pretraining")}
-    assert len(heads & norm & pretraining) == 3 * 3  # 3 seeds x 3 learning rates searched
+    assert len(heads & norm & pretraining) == 3 * 4  # 3 seeds x 4 learning rates searched
 
 
 def test_a_bad_profile_is_named():

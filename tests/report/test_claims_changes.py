@@ -82,3 +82,18 @@ def test_a_page_without_records_leaves_no_plot_or_csv_of_old_ones(tmp_path):
     assert [p.name for p in written] == ["claims.md"]
     assert sorted(p.name for p in results.iterdir()) == ["claims.md", "speed_x.png"]
     assert "No records yet for this claim (claim_heads" in (results / "claims.md").read_text()
+
+
+def test_long_range_counts_the_cells_that_chose_an_edge_of_the_grid():
+    from zoo.report.claims.long_range import _chosen_lines
+
+    rows = []
+    for length, chosen in ((25, 0.01), (100, 0.001)):
+        for rate in (0.001, 0.003, 0.01):
+            rows.append({"task": "adding", "input_length": length, "model": "gru_small",
+                         "family": "gru", "task_knobs": "", "model_overrides": None,
+                         "budget": "b", "search_value": f"learning_rate={rate}", "tried": 3,
+                         "selected": rate == chosen})
+    line = _chosen_lines(pd.DataFrame(rows), ["gru"])[0]
+    assert "gru lr 0.001 ×1, lr 0.01 ×1 (the largest tried in 1 of 2, the smallest in 1)" in line
+    assert _chosen_lines(pd.DataFrame(rows).assign(tried=1), ["gru"]) == []

@@ -1,7 +1,7 @@
 """long_range: the sequence families on four long-range-dependency tasks at
 growing lengths, equal parameter budget (the `_small` presets, ~66k mixer
 parameters) and equal step budget, under the fair protocol: every model at
-three learning rates on seed 0, the rate chosen on validation (`zoo.choice`),
+four learning rates on seed 0, the rate chosen on validation (`zoo.choice`),
 then seeds 1 and 2 at that rate; reports show test at the chosen rate.
 
 Which family solves which length? The tasks separate what they stress:
@@ -21,7 +21,7 @@ scored on test.
 from zoo.runner import Run, Search
 
 DESCRIPTION = ("recurrent, parallel-scan and attention families (small) on adding, copying, "
-               "selective_copying, associative_recall at two lengths each; 3 learning rates "
+               "selective_copying, associative_recall at two lengths each; 4 learning rates "
                "chosen on seed 0's validation, 3 seeds at the chosen rate")
 
 # `mamba` trains only in `full`: its parallel scan took 2.3-7.6 s per step at
@@ -34,13 +34,19 @@ FAMILIES = {
              "transformer", "transformer_decoder"),
 }
 SEEDS = (0, 1, 2)
-# Zoology sweeps np.logspace(-4, -2, 4); three rates around the families'
-# recommended ones (zoo.models.recommended) fit a CPU.
-LEARNING_RATES = {"quick": Search(3e-4, 1e-3, 3e-3), "full": Search(1e-4, 3e-4, 1e-3, 3e-3)}
+# Zoology sweeps np.logspace(-4, -2, 4), up to 1e-2. The first quick grid
+# stopped at 3e-3, and seed 0 chose that largest rate in 51 of 64 cells (gru
+# and linear_transformer 8 of 8; lstm, mingru, minlstm 7; transformer 5; lru
+# 6; rnn 3), so a family's best may have lain above it: the grid reaches 1e-2
+# (on seed 0, like the others), and the claims page counts the cells that
+# still choose the largest rate.
+LEARNING_RATES = {"quick": Search(3e-4, 1e-3, 3e-3, 1e-2),
+                  "full": Search(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}
 # Chosen on seed 0 (`zoo.sweep.staged`): every rate at seed 0, then seeds 1
-# and 2 at the rate chosen on validation only: 5 runs a cell instead of 9
-# (320 quick runs, not 576). Cells trained before at every rate and seed
-# (associative_recall at T=16) are compared on all three seeds.
+# and 2 at the rate chosen on validation only: 6 runs a cell instead of 12
+# (384 quick runs, not 768). Values are compared on the seeds all of them
+# have (`zoo.choice`): seed 0, also where an earlier sweep trained the first
+# three rates at every seed (associative_recall at T=16).
 SELECT_ON_SEEDS = (0,)
 
 # task -> (fixed knobs, the lengths to sweep) per profile, in the order they train

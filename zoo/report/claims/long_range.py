@@ -24,7 +24,8 @@ def section_long_range(records, folder):
     if not records:
         return Section(missing_section(title, "long_range", "zoo run long_range --out "
                                 "results/runs/long_range"))
-    table = selected_rows(aggregate(records))
+    every_value = aggregate(records)
+    table = selected_rows(every_value)
     lines = [f"## {title}", "", f"Source: {SOURCES['long_range']}.", "",
              "Claim: at equal parameters and steps, the Transformer solves longer "
              "dependencies than RNN, LSTM and GRU.", ""]
@@ -66,7 +67,7 @@ def section_long_range(records, folder):
     lines += ["Longest input length solved (majority of seeds), then the test metric "
               "(mean over seeds) at each length:", ""]
     lines += table_lines(["task"] + list(families), rows)
-    lines += _chosen_lines(table, families)
+    lines += _chosen_lines(every_value, families)
     paths = [_long_range_plot(table, families, folder)]
     lines += plot_lines(paths, folder)
     lines += [verdict_line(verdicts), ""]
@@ -105,17 +106,42 @@ def _long_range_plot(table, families, folder):
     return path
 
 
-def _chosen_lines(table, families):
+CELL = ["task", "input_length", "model", "task_knobs", "model_overrides", "budget"]
+
+
+def _number(search_value):
+    try:
+        return float(search_value.partition("=")[2])
+    except ValueError:
+        return None
+
+
+def _chosen_lines(every_value, families):
     """Which searched value each family's cells chose (the table shows the
-    test scores at them)."""
-    if "tried" not in table or table["tried"].fillna(1).max() < 2:
+    test scores at them), and how many chose the largest or the smallest
+    value tried: there the family's best may lie beyond the grid."""
+    if "tried" not in every_value or every_value["tried"].fillna(1).max() < 2:
         return []
     parts = []
     for family in families:
-        counts = table[table["family"] == family]["search_value"].value_counts()
-        parts.append(f"{family} " + ", ".join(
-            f"{value_text(value)} ×{count}" for value, count in sorted(counts.items())))
-    tried = sorted(int(t) for t in table["tried"].dropna().unique())
+        rows = every_value[every_value["family"] == family]
+        counts = rows[rows["selected"] == True]["search_value"].value_counts()  # noqa: E712
+        text = f"{family} " + ", ".join(
+            f"{value_text(value)} ×{count}" for value, count in sorted(counts.items()))
+        top = bottom = full = 0
+        for _, cell in rows.fillna({"model_overrides": "", "task_knobs": ""}).groupby(CELL):
+            values = [_number(v) for v in cell["search_value"]]
+            if len(values) < 2 or None in values:
+                continue
+            full += 1
+            chosen = cell[cell["selected"] == True]["search_value"]  # noqa: E712
+            value = _number(chosen.iloc[0]) if len(chosen) else None
+            top += value == max(values)
+            bottom += value == min(values)
+        parts.append(text + (f" (the largest tried in {top} of {full}, the smallest in "
+                             f"{bottom})" if full else ""))
+    tried = sorted(int(t) for t in every_value["tried"].dropna().unique())
     counts = str(tried[0]) if len(tried) == 1 else f"{tried[0]}-{tried[-1]}"
     return [f"Chosen on validation, of {counts} values tried, in each family's cells "
-            f"(task × length): {'; '.join(parts)}.", ""]
+            f"(task × length): {'; '.join(parts)}. Where a cell chose the largest or the "
+            "smallest rate tried, its best may lie beyond the grid.", ""]
