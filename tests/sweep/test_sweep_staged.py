@@ -82,3 +82,95 @@ def test_a_run_without_a_search_trains_at_every_seed():
     plain = [(Run("gru_tiny", "adding", seed=s), "tensorflow") for s in (0, 1, 2)]
     first, later = staged.split(plain, (0,))
     assert len(first) == 3 and later == []
+
+
+def _finish(folder, run, validation, here=False):
+    """A finished record of `run` on disk with this validation mse, as a sweep
+    leaves it (`here`: with this machine's backend and device, as a record
+    trained here has them, so it shares a cell with those)."""
+    record = {"run_id": run.run_id, "run": run.to_dict(), "status": "finished",
+              "metric": "mse", "higher_is_better": False, "validation": {"mse": [validation]},
+              "best_epoch": 0}
+    if here:
+        import keras
+
+        from zoo.measure import environment
+
+        record["environment"] = {"backend": keras.backend.backend(),
+                                 "device": environment.device()["device"]}
+    records.write_json_atomically(records.run_record_path(folder, run.run_id), record)
+
+
+def _grid(search, seeds=(0,)):
+    from zoo.runner import expand
+
+    listed = Run("gru_tiny", "adding", {"sequence_length": 6}, learning_rate=search)
+    return [(run.replace(seed=seed), "tensorflow") for run in expand(listed) for seed in seeds]
+
+
+@pytest.mark.parametrize("scores, expected", [
+    ({1e-3: 0.3, 3e-3: 0.2, 1e-2: 0.1}, [3e-2]),  # the largest chosen: the next above
+    ({1e-3: 0.1, 3e-3: 0.2, 1e-2: 0.3}, [3e-4]),  # the smallest chosen: the next below
+    ({1e-3: 0.3, 3e-3: 0.1, 1e-2: 0.2}, []),      # inside the grid: nothing more
+])
+def test_a_cell_that_chose_an_edge_of_its_grid_tries_the_next_value(tmp_path, scores, expected):
+    from zoo.runner import Search
+
+    first = _grid(Search(1e-3, 3e-3, 1e-2, above=(3e-2, 1e-1), below=(3e-4,)), seeds=(0, 1))
+    assert first[0][0].run_id == _grid(Search(1e-3, 3e-3, 1e-2))[0][0].run_id  # ids unchanged
+    assert staged.beyond_the_grid(first, tmp_path, (0,)) == []  # nothing finished: no choice
+    for run, _ in first:
+        _finish(tmp_path, run, scores[run.learning_rate])
+    extra = staged.beyond_the_grid(first, tmp_path, (0,))
+    assert [(r.learning_rate, r.seed) for r, _ in extra] == [(v, 0) for v in expected]
+    if expected:  # the next value in turn chose the edge: one more, then none left
+        later = [(run.replace(seed=1), b) for run, b in extra]
+        assert staged.other_seeds(extra, [(first[1][0], "tensorflow")]) == later
+        _finish(tmp_path, extra[0][0], 0.01)
+        again = staged.beyond_the_grid(first + extra, tmp_path, (0,))
+        assert [r.learning_rate for r, _ in again] == ([1e-1] if expected == [3e-2] else [])
+
+
+def test_search_edges_are_checked_and_leave_the_ids_alone():
+    from zoo.runner import Search, expand
+
+    for bad in ({"above": (1e-3,)}, {"above": (1e-1, 3e-2)}, {"below": (1e-1,)}):
+        with pytest.raises(ValueError, match="Search (above|below)="):
+            Search(1e-3, 1e-2, **bad)
+    with pytest.raises(ValueError, match="need numbers"):
+        Search(False, True, above=(2,))
+    with pytest.raises(ValueError, match="must be the run's only one"):
+        expand(Run("gru_tiny", "adding", {"sequence_length": Search(6, 8)},
+                   learning_rate=Search(1e-3, 1e-2, above=(3e-2,))))
+    run = expand(Run("gru_tiny", "adding", learning_rate=Search(1e-3, above=(1e-2,))))[0]
+    assert run.edges == (("learning_rate", (), (1e-2,)),)
+    assert "edges" not in run.to_dict() and Run.from_dict(run.to_dict()) == run
+
+
+EDGE_EXPERIMENT = '''
+from zoo.runner import Run, Search
+DESCRIPTION = "a grid that may be extended past its largest value"
+SELECT_ON_SEEDS = (0,)
+def runs():
+    knobs = {"sequence_length": 6, "num_train": 64, "num_validation": 16, "num_test": 16}
+    return [Run("gru_tiny", "adding", knobs, epochs=1, batch_size=16,
+                learning_rate=Search(1e-4, 1e-3, above=(1e-2,)), seed=s) for s in (0, 1)]
+'''
+
+
+def test_the_sweep_trains_past_the_edge_then_the_other_seed_at_the_choice(tmp_path):
+    from zoo import experiments
+
+    path, out = tmp_path / "edge.py", tmp_path / "runs"
+    path.write_text(EDGE_EXPERIMENT)
+    grid = [r for r in experiments.runs(str(path)) if r.seed == 0]
+    for run in grid:  # seed 0 chose the largest value, 1e-3
+        _finish(out, run, {1e-4: 0.5, 1e-3: 0.2}[run.learning_rate], here=True)
+    lines = []
+    done = sweep.run_experiment(str(path), out, echo=lines.append)
+    assert any("Beyond the grid: 1 run at the next value" in line for line in lines)
+    seed_0 = [r for r in done if r["run"]["seed"] == 0]
+    assert sorted(r["run"]["learning_rate"] for r in seed_0) == [1e-4, 1e-3, 1e-2]
+    chosen = choice.chosen_runs(seed_0)
+    seed_1 = [r for r in done if r["run"]["seed"] == 1]
+    assert len(seed_1) == 1 and choice.run_key(seed_1[0]["run"]) in chosen

@@ -103,6 +103,11 @@ class Run:
     pretrain_mask_rate: float = 0.15
     patience: Optional[int] = 0
     searched: tuple = ()
+    # (setting, values below, values above) of a Search's `below` / `above`,
+    # set by `expand`: the values a sweep tries next where this run's cell
+    # chose the edge of its grid (`zoo.sweep.staged.beyond_the_grid`). Not part
+    # of the run's record or id: the runs it leads to have their own.
+    edges: tuple = dataclasses.field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         # JSON gives lists; a tuple keeps the run hashable and its id stable
@@ -117,6 +122,7 @@ class Run:
                 f"Run {self.model} on {self.task} still has settings to search "
                 f"({', '.join(self.searches())}); `expand(run)` makes one run per value.")
         values = dataclasses.asdict(self)
+        del values["edges"]
         values["probes"] = list(self.probes)
         values["searched"] = list(self.searched)
         return values
@@ -134,7 +140,7 @@ class Run:
     @classmethod
     def from_dict(cls, values):
         """The run a `to_dict()` (or a record's `"run"`) describes."""
-        fields = {f.name for f in dataclasses.fields(cls)}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"edges"}
         unknown = sorted(set(values) - fields)
         if unknown:
             raise ValueError(f"Unknown Run fields {unknown}; valid: {sorted(fields)}")
@@ -256,21 +262,47 @@ class Search:
     or task knob, can be searched. `expand` (which `zoo run` applies) makes
     the runs; reports then compare them on validation and show test at the
     value chosen (`zoo.report.selection`).
+
+    A numeric grid may name where to go when a cell chooses its edge:
+
+        Search(3e-4, 1e-3, 3e-3, 1e-2, above=(3e-2, 1e-1), below=(1e-4,))
+
+    A sweep that chose the largest value tried trains the next of `above`
+    (the smallest: the next of `below`), at the seeds it chooses on, and
+    chooses again, until the choice is inside the grid or the list is spent
+    (`zoo.sweep.staged.beyond_the_grid`; tuning playbooks' rule: a best value
+    on the boundary of the search space means the space was too small).
     """
 
-    def __init__(self, *values):
+    def __init__(self, *values, above=(), below=()):
         if not values or len(set(map(repr, values))) != len(values):
             raise ValueError(f"Search needs one or more distinct values; got {values!r}")
         self.values = tuple(values)
+        self.above, self.below = tuple(above), tuple(below)
+        if self.above or self.below:
+            every = self.values + self.above + self.below
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in every):
+                raise ValueError(f"Search above/below need numbers; got {self!r}")
+            if self.above and list(self.above) != sorted(self.above) or \
+                    self.above and self.above[0] <= max(self.values):
+                raise ValueError(f"Search above= must rise from past the largest value "
+                                 f"{max(self.values)!r}; got {self.above!r}")
+            if self.below and list(self.below) != sorted(self.below, reverse=True) or \
+                    self.below and self.below[0] >= min(self.values):
+                raise ValueError(f"Search below= must fall from under the smallest value "
+                                 f"{min(self.values)!r}; got {self.below!r}")
 
     def __repr__(self):
-        return f"Search{self.values!r}"
+        extra = "".join(f", {name}={getattr(self, name)!r}" for name in ("above", "below")
+                        if getattr(self, name))
+        return f"Search{self.values!r}"[:-1] + extra + ")" if extra else f"Search{self.values!r}"
 
     def __eq__(self, other):
-        return isinstance(other, Search) and self.values == other.values
+        return isinstance(other, Search) and (self.values, self.above, self.below) == (
+            other.values, other.above, other.below)
 
     def __hash__(self):
-        return hash(self.values)
+        return hash((self.values, self.above, self.below))
 
 
 def expand(run):
@@ -285,9 +317,14 @@ def expand(run):
     if not searches:
         return [run]
     names = sorted(searches)
+    edges = tuple((name, search.below, search.above) for name, search in sorted(searches.items())
+                  if search.below or search.above)
+    if edges and len(names) > 1:
+        raise ValueError(f"Run {run.model} on {run.task} searches {names}: a Search with "
+                         "above/below must be the run's only one (its edge is then one value)")
     runs = []
     for combination in itertools.product(*(searches[name].values for name in names)):
-        changes = {"searched": tuple(names)}
+        changes = {"searched": tuple(names), "edges": edges}
         for name, value in zip(names, combination):
             group, _, key = name.partition(".")
             if key:

@@ -115,10 +115,25 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
         executor = _executor(part, out_dir, echo, profile, workers, ray, isolate)
         return schedule.drive(part, out_dir, executor, echo, current)
 
+    if stage_seeds is None and any(run.edges for run, _ in plan):
+        stage_seeds = tuple(sorted({run.seed for run, _ in plan}))  # every seed chooses
     if stage_seeds is None:
         return drive(plan)
     first, later = staged.split(plan, stage_seeds)
     records = drive(first) if first else []
+    while True:  # past a grid's edge where a cell chose it (Search above/below)
+        extra = staged.beyond_the_grid(first, out_dir, stage_seeds)
+        listed = {run.run_id for run, _ in first}
+        extra = [planned for planned in extra if planned[0].run_id not in listed]
+        if not extra:
+            break
+        echo(f"Beyond the grid: {len(extra)} run{'s' if len(extra) > 1 else ''} at the next "
+             "value where a cell chose the largest or smallest value tried")
+        records += drive(extra)
+        first += extra
+        waiting = staged.other_seeds(extra, later)
+        later += waiting
+        plan += extra + waiting  # in the records returned, after the listed runs
     if later:
         kept, waiting = staged.at_chosen_values(later, out_dir, stage_seeds)
         echo(f"Chosen on seed{'s' if len(stage_seeds) > 1 else ''} "

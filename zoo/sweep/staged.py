@@ -6,6 +6,11 @@ first, picks each cell's value on validation (`zoo.choice`, as the reports
 do), then trains the experiment's other seeds at that value alone. A grid of
 3 learning rates x 3 seeds becomes 3 + 2 runs a cell instead of 9. Runs
 that search nothing train at every seed as listed.
+
+Where a `Search` names values `above` / `below` its grid, a cell whose
+choice at the selection seeds is the grid's largest (smallest) value trains
+the next value beyond it there, then chooses again (`beyond_the_grid`), and
+its other seeds wait for that choice.
 """
 
 import json
@@ -66,3 +71,59 @@ def at_chosen_values(later, out_dir, seeds):
     kept = [planned for planned, (cell, key) in zip(later, keys)
             if cell in ready and key in chosen]
     return kept, len(values) - len(ready)
+
+
+def _value(run, name):
+    group, _, key = name.partition(".")
+    return getattr(run, group)[key] if key else getattr(run, name)
+
+
+def _with_value(run, name, value):
+    group, _, key = name.partition(".")
+    return run.replace(**({group: {**getattr(run, group), key: value}} if key else {name: value}))
+
+
+def beyond_the_grid(first, out_dir, seeds):
+    """`[(run, backend)]` one value past the edge of each cell of `first`
+    whose choice (on validation at `seeds`, as `zoo.choice` makes it) is its
+    grid's largest or smallest value tried and whose Search names a next one
+    (`above` / `below`); [] when every cell chose inside its grid, cannot
+    choose yet, or has no value left to try."""
+    cells = {}
+    for run, backend in first:
+        if run.edges and run.seed in seeds:
+            cells.setdefault(choice.run_cell(_plain(run)), []).append((run, backend))
+    extra = []
+    for planned in cells.values():
+        records = [load_record(out_dir, run) for run, _ in planned]
+        if not all(records):
+            continue  # a value not finished at every selection seed: no choice yet
+        chosen = choice.chosen_runs(records)
+        name, below, above = planned[0][0].edges[0]
+        tried = sorted({_value(run, name) for run, _ in planned})
+        picked = {_value(run, name) for run, _ in planned
+                  if choice.run_key(_plain(run)) in chosen}
+        if len(tried) < 2 or len(picked) != 1:
+            continue
+        value = picked.pop()
+        if value == tried[-1]:
+            following = [v for v in above if v > value]
+        elif value == tried[0]:
+            following = [v for v in below if v < value]
+        else:
+            continue
+        if following:
+            template, backend = next(p for p in planned if _value(p[0], name) == value)
+            extra += [(_with_value(template, name, following[0]).replace(seed=seed), backend)
+                      for seed in sorted({run.seed for run, _ in planned})]
+    return extra
+
+
+def other_seeds(extra, later):
+    """The runs of `extra` (values past a grid's edge) at the seeds `later`
+    trains their cell at, which then wait for the choice like the others."""
+    seeds = {}
+    for run, _ in later:
+        seeds.setdefault(choice.run_cell(_plain(run)), set()).add(run.seed)
+    return [(run.replace(seed=seed), backend) for run, backend in extra
+            for seed in sorted(seeds.get(choice.run_cell(_plain(run)), ()))]
