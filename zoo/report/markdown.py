@@ -66,9 +66,14 @@ def environment_paragraph(records):
     if loads:
         text += (f" 1-minute load average of the machine as each run ended: "
                  f"{min(loads):.2f} to {max(loads):.2f}.")
+    return (text + f" {len(records)} run records, {wall_time_text(records)} of run wall time "
+            "(sum over runs).")
+
+
+def wall_time_text(records):
+    """The records' run wall time summed: "50 min", or "6.0 h" from 90 minutes."""
     seconds = sum(r.get("wall_seconds") or 0 for r in records)
-    hours = f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
-    return text + f" {len(records)} run records, {hours} of run wall time (sum over runs)."
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
 def _common_and_varying(rows):

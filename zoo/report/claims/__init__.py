@@ -35,7 +35,7 @@ from zoo.report.claims.parallel import section_parallel
 from zoo.report.claims.positions import section_positions
 from zoo.report.claims.pretraining import section_pretraining
 from zoo.report.claims.vit import section_vit
-from zoo.report.markdown import environment_paragraph
+from zoo.report.markdown import environment_paragraph, wall_time_text
 from zoo.report.selection import PROTOCOL
 from zoo.report.tables import aggregate, load_records
 
@@ -76,8 +76,8 @@ def markdown(claims_dir, folder):
         "every scale. The same experiment files run at `--profile full` on an "
         "accelerator.", "",
         *([PROTOCOL, ""] if any(r["run"].get("searched") for r in all_records) else []),
-        f"Time: the claims runs took {_minutes(claims_records)} of run wall time (sum over "
-        f"runs; `long_range` another {_minutes(long_range)}), run two at a time, one on "
+        f"Time: the claims runs took {wall_time_text(claims_records)} of run wall time (sum over "
+        f"runs; `long_range` another {wall_time_text(long_range)}), run two at a time, one on "
         "each of the 2 cores.", "",
         "Regenerate: `zoo run long_range --out results/runs/long_range`, "
         "`zoo bench --out results/runs/speed`, `zoo run claims --out results/runs/claims` "
@@ -108,11 +108,6 @@ def _steps(records):
         return "short budgets"
     return (f"{steps[0]:,} steps" if steps[0] == steps[-1]
             else f"{steps[0]:,}-{steps[-1]:,} steps")
-
-
-def _minutes(records):
-    seconds = sum(r.get("wall_seconds") or 0 for r in records)
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def write_report(claims_dir, results_dir):

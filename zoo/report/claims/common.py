@@ -186,8 +186,7 @@ def chosen_text(frame):
     for _, row in frame.drop_duplicates(["chosen"] + parts).iterrows():
         label = " ".join(f"`{row[c]}`" if c == "task" else str(row[c]) for c in parts)
         by_value.setdefault(row["chosen"], []).append(label or "every setting")
-    tried = sorted(int(t) for t in frame["tried"].unique())
-    counts = str(tried[0]) if len(tried) == 1 else f"{tried[0]}-{tried[-1]}"
+    counts = span(sorted(int(t) for t in frame["tried"].unique()))
     values = "; ".join(f"{value_text(v)} for {', '.join(labels)}"
                        for v, labels in sorted(by_value.items()))
     return f"Chosen on validation, of {counts} values tried: {values}."

@@ -12,6 +12,7 @@ from zoo.report.claims.common import (
     family_rank,
     missing_section,
     plot_lines,
+    span,
     table_lines,
     value_text,
     verdict_line,
@@ -140,8 +141,7 @@ def _chosen_lines(every_value, families):
             bottom += value == min(values)
         parts.append(text + (f" (the largest tried in {top} of {full}, the smallest in "
                              f"{bottom})" if full else ""))
-    tried = sorted(int(t) for t in every_value["tried"].dropna().unique())
-    counts = str(tried[0]) if len(tried) == 1 else f"{tried[0]}-{tried[-1]}"
+    counts = span(sorted(int(t) for t in every_value["tried"].dropna().unique()))
     return [f"Chosen on validation, of {counts} values tried, in each family's cells "
             f"(task × length): {'; '.join(parts)}. Where a cell chose the largest or the "
             "smallest rate tried, its best may lie beyond the grid.", ""]
