@@ -102,7 +102,10 @@ def test_a_run_held_elsewhere_is_skipped_then_waited_for(tmp_path, monkeypatch):
     try:
         thread.start()
         deadline = time.monotonic() + 300
-        while not (out / _run(0).run_id / "metrics.json").exists():
+        # run 0 trains first; runs 1 and 2 are tried (and found held) once it is
+        # done, so their two lines come just after its record appears
+        while not ((out / _run(0).run_id / "metrics.json").exists()
+                   and sum("being trained by" in line for line in lines) >= 2):
             assert time.monotonic() < deadline and thread.is_alive(), lines
             time.sleep(0.1)
         assert sum("being trained by" in line for line in lines) == 2
