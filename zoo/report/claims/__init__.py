@@ -24,7 +24,7 @@ the page.
 from pathlib import Path
 
 from zoo.record import RECORD_FILE
-from zoo.report.claims.changes import section_changes
+from zoo.report.claims.changes import headline_lines, section_changes
 from zoo.report.claims.common import LONG_RANGE_DIR, SPEED_DIR, seeds_frame, table_lines
 from zoo.report.claims.gradients import section_gradients
 from zoo.report.claims.heads import section_heads
@@ -132,7 +132,4 @@ def write_report(claims_dir, results_dir):
 
 def headline_table(md_path):
     """The headline table of a written `claims.md` (for the README)."""
-    lines = Path(md_path).read_text(encoding="utf-8").splitlines()
-    start = lines.index("## Headline") + 2
-    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
-    return "\n".join(lines[start:end])
+    return "\n".join(headline_lines(Path(md_path).read_text(encoding="utf-8")))

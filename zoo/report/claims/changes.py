@@ -41,14 +41,18 @@ WHY = {
 }
 
 
+def headline_lines(page_text):
+    """The lines of the headline table of a claims page: header, rule, one per claim."""
+    lines = page_text.splitlines()
+    start = lines.index("## Headline") + 2  # title, blank
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
 def headline_rows(page_text):
     """`[(number, claim, verdict)]` from the headline table of a claims page."""
-    lines = page_text.splitlines()
-    start = lines.index("## Headline") + 4  # title, blank, header, rule
     rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
+    for line in headline_lines(page_text)[2:]:  # header and rule
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         rows.append((int(cells[0]), cells[1], " | ".join(cells[2:])))
     return rows
