@@ -7,8 +7,9 @@ Runs that differ only in searched settings and the seed form one comparison
 validation metric at the run's best validation epoch (the weights its test
 score was taken with); a diverged seed scores the task's baseline. The value
 with the best mean is chosen, and the cell's row reports test at that value.
-Ties go to the first run id. Nothing here reads a test score. Values are
-compared on the seeds all of them have finished.
+Ties go to the smallest value (the lowest learning rate, False before
+True), whatever order the records come in. Nothing here reads a test score.
+Values are compared on the seeds all of them have finished.
 
 The reports (`zoo.report.selection`) and the sweep (an experiment that
 trains its further seeds at the chosen value only, `SELECT_ON_SEEDS`) both
@@ -124,6 +125,20 @@ def common_seeds(groups):
     return shared or None
 
 
+def value_order(record):
+    """A sort key of the searched values of `record`'s run: numbers (and
+    booleans) by size, before anything else by its JSON text."""
+    run = record.get("run") or {}
+    order = []
+    for name in searched(run):
+        group, _, key = name.partition(".")
+        value = (run.get(group) or {}).get(key) if key else run.get(name)
+        number = float(value) if isinstance(value, bool) else as_float(value)
+        order.append((0, number, "") if math.isfinite(number)
+                     else (1, 0.0, json.dumps(value, sort_keys=True, default=str)))
+    return tuple(order)
+
+
 def choose(groups):
     """`{configuration key: {"tried": n, "selected": bool, "validation_mean": x}}`
     for `groups` (`{configuration key: [records, its seeds]}`)."""
@@ -137,7 +152,8 @@ def choose(groups):
         seeds = common_seeds([groups[key] for key in keys])
         means = {key: validation_mean(groups[key], seeds) for key in keys}
         best = None
-        for key in keys:  # ties: the first in the records' order (by run id)
+        # ties: the smallest value, in any order of the records
+        for key in sorted(keys, key=lambda k: (value_order(groups[k][0]), k)):
             if math.isfinite(means[key]) and (best is None or (
                     means[key] > means[best] if higher else means[key] < means[best])):
                 best = key

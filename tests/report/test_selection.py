@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from zoo import experiments
+from zoo import choice, experiments
 from zoo.report import aggregate, selection
 from zoo.runner import Run, Search, expand
 
@@ -103,3 +103,24 @@ def test_values_are_compared_on_the_seeds_all_of_them_have_finished():
     # once 3e-3 has seed 1 too, both are averaged over seeds 0 and 1
     records.append(_record(3e-3, 1, 0.72, 0.5))
     assert {r["run"]["learning_rate"] for r in selection.select_records(records)} == {1e-3}
+
+
+def test_a_tie_goes_to_the_smallest_value_in_any_order_of_the_records():
+    # three rates reach the same validation score at seed 0 (a task solved at each)
+    records = [_record(lr, 0, 1.0, 1.0) for lr in (3e-3, 1e-2, 1e-3)]
+    for seed in range(4):
+        random.Random(seed).shuffle(records)
+        assert [r["run"]["learning_rate"] for r in selection.select_records(records)] == [1e-3]
+    # the sweep chooses with the same rule, so its other seeds train where the page looks
+    assert choice.chosen_runs(records) == {choice.run_key(_record(1e-3, 0, 1.0, 1.0)["run"])}
+    # a worse score at the smallest value leaves the choice to the best ones
+    records.append(_record(1e-4, 0, 0.9, 1.0))
+    assert [r["run"]["learning_rate"] for r in selection.select_records(records)] == [1e-3]
+
+
+def test_the_order_of_searched_values_puts_numbers_and_booleans_by_size():
+    def order(value):
+        return choice.value_order({"run": {"searched": ["model_overrides.x"],
+                                           "model_overrides": {"x": value}}})
+    assert order(False) < order(True) < order(3) < order("layer")
+    assert order(1e-4) < order(3e-4)
