@@ -150,6 +150,14 @@ def test_write_report_is_deterministic_and_draws_plots(tmp_path):
     assert "\r" not in csv
 
 
+def test_the_commits_of_a_sweep_are_named_short_and_counted():
+    full = "8d4e32427b4202a2efda49246dcf8f64b0c0ffee"
+    assert markdown.commits_text([full, full, None]) == "zoo commit 8d4e324"
+    assert markdown.commits_text([full, "03a6708140559a70+dirty", ""]) == \
+        "zoo commits 03a6708+dirty, 8d4e324 (2)"
+    assert markdown.commits_text([]) == "zoo commit unrecorded"
+
+
 def test_markdown_says_where_and_how_and_links_the_plots(tmp_path):
     runs = write_records(tmp_path / "runs", sweep_records())
     paths = report.write_report("demo", runs, tmp_path / "out")

@@ -61,13 +61,25 @@ def environment_paragraph(records):
         f"backend {' / '.join(backends) or '-'}, "
         f"precision {joined(e.get('precision') for e in environments) or '-'}, "
         f"with {', '.join(versions) or 'unrecorded library versions'}, "
-        f"zoo commit {joined(e.get('commit') for e in environments) or 'unrecorded'}."
+        f"{commits_text(e.get('commit') for e in environments)}."
     )
     if loads:
         text += (f" 1-minute load average of the machine as each run ended: "
                  f"{min(loads):.2f} to {max(loads):.2f}.")
     return (text + f" {len(records)} run records, {wall_time_text(records)} of run wall time "
             "(sum over runs).")
+
+
+def commits_text(commits):
+    """"zoo commit 03a6708" / "zoo commits 03a6708+dirty, 8d4e324 (2)": each
+    commit the records name, short, "+dirty" where uncommitted changes ran."""
+    short = sorted({f"{c[:7]}{'+dirty' if str(c).endswith('+dirty') else ''}"
+                    for c in (str(c) for c in commits if c not in (None, ""))})
+    if not short:
+        return "zoo commit unrecorded"
+    if len(short) == 1:
+        return f"zoo commit {short[0]}"
+    return f"zoo commits {', '.join(short)} ({len(short)})"
 
 
 def wall_time_text(records):
