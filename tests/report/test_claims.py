@@ -104,3 +104,22 @@ def test_the_page_is_built_from_records_with_verdicts_and_missing_claims_named(t
     again = report.regenerate("claims", runs_root / "claims", tmp_path / "again")
     assert again[1].read_bytes() == written[1].read_bytes()
     assert "| 2 | vanishing gradients |" in claims.headline_table(results / "claims.md")
+
+
+def test_a_comparison_missing_one_side_is_not_measured_yet(tmp_path):
+    runs_root = tmp_path / "runs"
+    lm = {"prefix_length": 4, "vocabulary_size": 6, "num_train": 64, "num_validation": 16,
+          "num_test": 16, "causal": True}
+    adding = {"sequence_length": 8, "num_train": 64, "num_validation": 16, "num_test": 16}
+    budget = {"steps": 2, "batch_size": 16}
+    _train([Run("rnn_tiny", "adding", adding, probes=("gradients",), **budget),
+            Run("transformer_decoder_tiny", "repeat_lm", lm, {"causal": True},
+                probes=("leak", "generation"), **budget)], runs_root / "claims")
+    results = tmp_path / "results"
+    report.regenerate("claims", runs_root / "claims", results)
+    headline = claims.headline_table(results / "claims.md")
+    # no Transformer to compare the RNN's gradients with, no run without the mask
+    assert "| 2 | vanishing gradients | not measured yet (the rule compares with the " \
+           "Transformer" in headline
+    assert "| 7 | masked attention | not measured yet (the rule needs records with the " \
+           "mask and without); with the mask:" in headline

@@ -97,3 +97,20 @@ def test_long_range_counts_the_cells_that_chose_an_edge_of_the_grid():
     line = _chosen_lines(pd.DataFrame(rows), ["gru"])[0]
     assert "gru lr 0.001 ×1, lr 0.01 ×1 (the largest tried in 1 of 2, the smallest in 1)" in line
     assert _chosen_lines(pd.DataFrame(rows).assign(tried=1), ["gru"]) == []
+
+
+def test_a_verdict_word_before_its_numbers_is_the_verdict_not_a_part():
+    before = "holds: vit_small 0.835 ± 0.008 in 6.8 s to 0.30, vs lstm_small 0.348 in 80.2 s."
+    assert changes.verdict_parts(before) == {"": "holds"}
+    assert changes.moves(before, "holds: vit_small 0.8 in 5 s to 0.35, vs lstm_small 0.3.") == []
+    assert changes.moves(before, "no difference measured: vit_small 0.8, vs lstm_small 0.7.") \
+        == [("", "holds", "no difference measured")]
+
+
+def test_a_claim_with_too_few_records_is_not_measured_yet_not_a_move(tmp_path):
+    baseline = "claim,name,verdict,commit\n1,vanishing gradients,rnn: holds (far/near 0.1),abc\n"
+    (tmp_path / changes.BASELINE).write_text(baseline)
+    lines = changes.section_changes(
+        [("vanishing gradients", "not measured yet (the rule compares with the Transformer)")],
+        tmp_path)
+    assert "| 1 | vanishing gradients | not measured yet on this page |  |" in lines

@@ -20,6 +20,8 @@ from pathlib import Path
 
 BASELINE = "claims_before_protocol.csv"
 BASELINE_FIELDS = ("claim", "name", "verdict", "commit")
+NOT_YET = ("not measured yet", "none yet")  # how a section with too few records begins
+VERDICT_WORDS = ("holds", "does not hold", "no difference measured", "undecided") + NOT_YET
 
 # (claim number, part, verdict words before, verdict words now) -> why. A new
 # move, or the same part moving elsewhere, shows "not explained yet" until
@@ -116,7 +118,9 @@ def verdict_parts(verdict):
         key, words = "", piece
         head = _split_top(piece, ": ")
         name = _split_top(head[0], " (")[0].strip("` ")
-        if len(head) > 1 and len(name.split()) <= 8:
+        if len(head) > 1 and name.startswith(VERDICT_WORDS):
+            words = name  # "holds: vit_small 0.835 …": the verdict, then its numbers
+        elif len(head) > 1 and len(name.split()) <= 8:
             key, words = name, ": ".join(head[1:])
         words = _split_top(words, " (")[0].strip()
         words = re.sub(r"\d[\d.,]*(e[-+]?\d+)?", "#", words)  # numbers are not the verdict
@@ -151,7 +155,7 @@ def section_changes(verdicts, runs_root):
     rows, changed = [], 0
     for number, (claim, now) in enumerate(verdicts, 1):
         before = baseline.get(number, ("", commit))[0]
-        if not now:
+        if not now or now.startswith(NOT_YET):
             rows.append([str(number), claim, "not measured yet on this page", ""])
             continue
         found = moves(before, now) if before else [("", "-", "new claim")]

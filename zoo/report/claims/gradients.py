@@ -85,6 +85,11 @@ def section_gradients(frame, folder):
             texts.append(f"{family}: does not hold (far/near {init_ratio:.2f} at init, "
                          f"{trained_ratio:.2f} trained; transformer {attention[0]:.2f} / "
                          f"{attention[1]:.2f})")
+    if attention is None:
+        texts = ["not measured yet (the rule compares with the Transformer, which has no "
+                 "records here yet)"]
+    elif not texts:
+        texts = ["not measured yet (no recurrent family has records here yet)"]
     lines += ["Rule: gradients vanish for a family when its far/near ratio is under a tenth "
               "of the Transformer's.", "",
               "**Verdict:** " + "; ".join(texts) + ".", ""]

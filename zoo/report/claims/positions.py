@@ -70,11 +70,15 @@ def section_positions(frame, folder):
         others = {p: scores[(p,)] for p in order[1:] if (p,) in scores}
         if none and others:
             best = max(others, key=lambda p: others[p][0])
-            if separated(others[best], none) and others[best][0] > none[0]:
+            differ = separated(others[best], none)
+            if differ and others[best][0] > none[0]:
                 verdicts[task] = (f"holds ({best} {fmt(others[best])} vs none {fmt(none)})")
-            else:
+            elif differ:
                 verdicts[task] = (f"does not hold (none {fmt(none)}, best encoding {best} "
                                   f"{fmt(others[best])})")
+            else:
+                verdicts[task] = (f"no difference measured (best encoding {best} "
+                                  f"{fmt(others[best])} vs none {fmt(none)})")
         if extra_names:
             trained_at = task_rows["knobs"].iloc[0].get("sequence_length")
             longest = extra_names[-1]
@@ -91,6 +95,7 @@ def section_positions(frame, folder):
                 f"{fmt(at_longest[best])}")
     lines += plot_lines(paths, folder)
     lines += ["Rule: positions are needed on a task when the best encoding's accuracy and "
-              f"`none`'s differ by the test ({RULE}).", "",
+              f"`none`'s differ by the test ({RULE}) and the encoding's is higher; "
+              "they are not needed when `none`'s is higher by that test.", "",
               verdict_line(verdicts), ""]
     return Section(lines, verdicts, paths)
