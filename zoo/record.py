@@ -85,6 +85,32 @@ def write_json_atomically(path, payload):
     os.replace(tmp, path)
 
 
+def remove_stale_temporaries(folder):
+    """Delete the temporary files in `folder` that a writer killed between
+    writing and `os.replace` left behind (their process is gone); return
+    their paths. Files of a living process are kept."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # ------------------------------------------------------------------ reading
 
 

@@ -37,6 +37,20 @@ def test_train_and_evaluate_writes_a_complete_record(tmp_path):
     assert load_record(tmp_path, run) == json.loads(json.dumps(record))
 
 
+def test_a_rerun_removes_the_half_written_file_of_a_killed_attempt(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    run = Run("gru_tiny", "adding", TINY, batch_size=32)
+    folder = tmp_path / run.run_id
+    folder.mkdir()
+    (folder / f".config.json.{dead}.tmp").write_text('{"run": ')  # killed before os.replace
+    train_and_evaluate(run, tmp_path, verbose=0)
+    assert {p.name for p in folder.iterdir()} == {"config.json", "history.csv", "metrics.json"}
+
+
 def test_run_ids_differ_by_configuration():
     a = Run("lstm_tiny", "adding", TINY)
     assert a.run_id == Run("lstm_tiny", "adding", dict(TINY)).run_id

@@ -115,6 +115,7 @@ def train_and_evaluate(run: Run, workdir: Optional[str] = None, verbose: Optiona
     if workdir is not None:
         run_dir = Path(workdir) / run.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
+        records.remove_stale_temporaries(run_dir)  # a killed earlier attempt's
         records.write_json_atomically(run_dir / records.CONFIG_FILE, run.to_dict())
 
     num_devices = run.devices()
