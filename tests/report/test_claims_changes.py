@@ -33,6 +33,9 @@ def test_verdicts_are_compared_by_their_words_not_their_numbers():
     assert parts == {"O(n²) time": "holds", "O(n²) memory": "holds for the full score matrix",
                      "is not avoided": "is not avoided"}
     assert changes.moves("rnn: holds (far/near 5.1e-02)", "rnn: holds (far/near 4.0e-03).") == []
+    # a value or mean ± std ending the words goes (a part's name keeps its numbers)
+    assert changes.verdict_parts("best there: rotary 0.229 ± 0.041; kept at T=256: none 0.35") == {
+        "best there": "rotary", "kept at T=256": "none"}
     assert changes.moves("`adding`: does not hold (gru solves longer); `copying`: holds.",
                          "`adding`: holds; `copying`: holds (1.000); `recall`: holds.") == [
         ("adding", "does not hold", "holds"), ("recall", "-", "holds")]
