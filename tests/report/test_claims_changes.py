@@ -71,6 +71,9 @@ def test_chosen_text_names_each_settings_value_and_how_many_were_tried():
     assert chosen_text(frame) == ("Chosen on validation, of 3 values tried: lr 0.001 for "
                                   "learned; lr 0.003 for none.")
     assert chosen_text(frame.assign(tried=1)) == ""
+    # a variant named as its model (ViT's claim) is named once
+    models = frame.assign(variant=["t", "t", "u"], model=["t", "t", "u"])
+    assert chosen_text(models) == "Chosen on validation, of 3 values tried: lr 0.001 for t; lr 0.003 for u."
 
 
 def test_a_page_without_records_leaves_no_plot_or_csv_of_old_ones(tmp_path):

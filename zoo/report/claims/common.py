@@ -184,7 +184,8 @@ def chosen_text(frame):
     parts += [c for c in ("model", "task") if frame[c].nunique() > 1]
     by_value = {}
     for _, row in frame.drop_duplicates(["chosen"] + parts).iterrows():
-        label = " ".join(f"`{row[c]}`" if c == "task" else str(row[c]) for c in parts)
+        names = dict.fromkeys(str(row[c]) for c in parts)  # a variant named as its model: once
+        label = " ".join(f"`{n}`" if n == str(row.get("task")) else n for n in names)
         by_value.setdefault(row["chosen"], []).append(label or "every setting")
     counts = span(sorted(int(t) for t in frame["tried"].unique()))
     values = "; ".join(f"{value_text(v)} for {', '.join(labels)}"
