@@ -92,22 +92,21 @@ def remove_stale_temporaries(folder):
     removed = []
     for tmp in Path(folder).glob(".*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_exists(int(pid)):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
 
 
-def _alive(pid):
-    if pid == os.getpid():
-        return True
+def pid_exists(pid):
+    """Whether a process `pid` exists on this host (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # someone else's process: it exists
     return True
 
 

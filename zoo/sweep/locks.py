@@ -30,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+from zoo.record import pid_exists
+
 LOCK_FILE = "trainer.lock"
 TAKEOVER_SUFFIX = ".takeover"
 HEARTBEAT_SECONDS = 30.0
@@ -61,12 +63,8 @@ def process_start_time(pid):
 def pid_alive(pid, started=None):
     """Whether process `pid` on this host runs (not a zombie and, given
     `started`, the same process that held that pid then)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_exists(pid):
         return False
-    except PermissionError:
-        pass  # someone else's process: alive
     status = _process_status(pid)
     if status is None:
         return True  # no /proc: the signal said it exists
