@@ -123,3 +123,29 @@ def test_a_comparison_missing_one_side_is_not_measured_yet(tmp_path):
            "Transformer" in headline
     assert "| 7 | masked attention | not measured yet (the rule needs records with the " \
            "mask and without); with the mask:" in headline
+
+
+def test_the_setting_a_claim_compares_is_chosen_on_validation_not_test():
+    import pandas as pd
+
+    def group(tests, validations):
+        records = [{"metric": "accuracy", "status": "finished", "best_epoch": 0,
+                    "validation": {"accuracy": [v]}, "run": {"seed": s}}
+                   for s, v in enumerate(validations)]
+        return pd.DataFrame({"test": tests, "record": records})
+
+    pre = common.setting_scores(group([0.70, 0.72], [0.90, 0.92]))
+    post = common.setting_scores(group([0.95, 0.97], [0.60, 0.62]))
+    assert pre == (pytest.approx(0.71), pytest.approx(0.01414, abs=1e-4))
+    assert pre.validation == pytest.approx(0.91) and pre.n == 2
+    scores = {("imdb", "layer, pre"): pre, ("imdb", "layer, post"): post}
+    # post has the better test score, pre the better validation score: pre is compared
+    assert common.best_of(scores, "imdb", ("layer, post", "layer, pre")) == "layer, pre"
+    # swapping the test scores leaves the choice where it was
+    swapped = {("imdb", "layer, pre"): common.MeanStd(*post, 2, pre.validation),
+               ("imdb", "layer, post"): common.MeanStd(*pre, 2, post.validation)}
+    assert common.best_of(swapped, "imdb", ("layer, post", "layer, pre")) == "layer, pre"
+    # a tie goes to the first in order; no validation score, no choice
+    tie = {"a": common.MeanStd(0.1, 0.0, 3, 0.5), "b": common.MeanStd(0.9, 0.0, 3, 0.5)}
+    assert common.chosen_on_validation(tie) == "a"
+    assert common.chosen_on_validation({"a": common.mean_std([0.9, 0.8])}) is None

@@ -11,7 +11,7 @@ import pandas as pd
 
 from zoo.names import RECURRENT_LOOPS as RECURRENT  # noqa: F401 (the sections' name)
 from zoo.names import family_rank  # noqa: F401 (for the sections)
-from zoo.report.selection import search_value, select_records_tried
+from zoo.report.selection import search_value, select_records_tried, validation_mean
 from zoo.report.tables import family_and_size, metric_value
 
 
@@ -75,12 +75,32 @@ RULE = (f"two settings differ when Welch's t-test over their seeds gives p < {SI
 
 
 class MeanStd(tuple):
-    """`(mean, sample std)` over seeds, which also knows how many seeds (`n`)."""
+    """`(mean, sample std)` over seeds, which also knows how many seeds (`n`)
+    and, for a setting's test scores, the mean validation score of the same
+    runs (`validation`, NaN when not known): what a choice between settings
+    reads, never the test score."""
 
-    def __new__(cls, mean, std, n):
+    def __new__(cls, mean, std, n, validation=math.nan):
         pair = super().__new__(cls, (mean, std))
         pair.n = n
+        pair.validation = validation
         return pair
+
+
+def setting_scores(group):
+    """`MeanStd` of the test metric of `group`'s runs, carrying their mean
+    validation score (for `chosen_on_validation`)."""
+    pair = mean_std(group["test"])
+    return MeanStd(pair[0], pair[1], pair.n, validation_mean(list(group["record"])))
+
+
+def chosen_on_validation(candidates):
+    """The key of `candidates` (`{setting: MeanStd}`, higher is better) with the
+    best mean validation score, the first in order on a tie; None when no
+    candidate has one. The claims compare the setting chosen this way, so
+    that, as for the learning rate, test scores play no part in the choice."""
+    known = [k for k, v in candidates.items() if math.isfinite(getattr(v, "validation", math.nan))]
+    return max(known, key=lambda k: candidates[k].validation) if known else None
 
 
 def mean_std(values):
@@ -228,7 +248,7 @@ def verdict_line(verdicts):
 
 def scores_by(frame, keys):
     """`{key tuple: (mean, std)}` of the test metric."""
-    return {key if isinstance(key, tuple) else (key,): mean_std(group["test"])
+    return {key if isinstance(key, tuple) else (key,): setting_scores(group)
             for key, group in frame.groupby(keys, dropna=False)}
 
 
@@ -263,7 +283,7 @@ def ablation_section(title, source, claim, frame, tasks, field, order, verdict, 
         cells = [str(variant)]
         for task in tasks:
             group = rows[(rows["task"] == task) & (rows["variant"] == variant)]
-            scores[(task, variant)] = mean_std(group["test"])
+            scores[(task, variant)] = setting_scores(group)
             cells.append(fmt(scores[(task, variant)]))
         table.append(cells)
     lines += table_lines(["setting"] + [f"`{t}` test accuracy" for t in tasks], table)
@@ -272,5 +292,6 @@ def ablation_section(title, source, claim, frame, tasks, field, order, verdict, 
 
 
 def best_of(scores, task, variants):
-    present = [v for v in variants if math.isfinite(scores.get((task, v), (math.nan,))[0])]
-    return max(present, key=lambda v: scores[(task, v)][0]) if present else None
+    """Of `variants` measured on `task`, the one chosen on validation."""
+    return chosen_on_validation({v: scores[(task, v)] for v in variants
+                                 if math.isfinite(scores.get((task, v), (math.nan,))[0])})

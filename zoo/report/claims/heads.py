@@ -31,8 +31,8 @@ def section_heads(frame, folder):
             else:
                 parts[task] = (f"no difference measured (best {best} heads "
                                f"{fmt(scores[(task, best)])} vs 1 head {fmt(single)})")
-        return ["Rule: multi-head helps on a task when the best of 2/4/8 heads is above 1 head "
-                f"by the test ({RULE}).", "", verdict_line(parts)]
+        return ["Rule: multi-head helps on a task when the best of 2/4/8 heads (chosen on "
+                f"validation) is above 1 head by the test ({RULE}).", "", verdict_line(parts)]
 
     return ablation_section(
         title, SOURCES["heads"], "at equal width (head size = width / heads, same "

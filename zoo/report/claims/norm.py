@@ -37,8 +37,9 @@ def section_norm(frame, folder):
             else:
                 word = "no difference measured"
             parts[task] = f"{word} (best LayerNorm: {layer} {fmt(a)}; best BatchNorm: {batch} {fmt(b)})"
-        return ["Rule: LayerNorm suits a task better when its best placement is above "
-                f"BatchNorm's best by the test ({RULE}).", "", verdict_line(parts)]
+        return ["Rule: LayerNorm suits a task better when its best placement "
+                "(pre or post, chosen on validation) is above BatchNorm's best by the test "
+                f"({RULE}).", "", verdict_line(parts)]
 
     return ablation_section(
         title, SOURCES["norm"], "on text (padded, variable-length sequences) LayerNorm "

@@ -8,6 +8,7 @@ from zoo.report.claims.common import (
     RULE,
     SOURCES,
     Section,
+    chosen_on_validation,
     fmt,
     mean_std,
     missing_section,
@@ -68,8 +69,8 @@ def section_positions(frame, folder):
             paths.append(path)
         none = scores.get(("none",))
         others = {p: scores[(p,)] for p in order[1:] if (p,) in scores}
-        if none and others:
-            best = max(others, key=lambda p: others[p][0])
+        best = chosen_on_validation(others)
+        if none and best is not None:
             differ = separated(others[best], none)
             if differ and others[best][0] > none[0]:
                 verdicts[task] = (f"holds ({best} {fmt(others[best])} vs none {fmt(none)})")
@@ -94,7 +95,8 @@ def section_positions(frame, folder):
                 f"{', '.join(carried) if carried else 'no encoding'}; best there: {best} "
                 f"{fmt(at_longest[best])}")
     lines += plot_lines(paths, folder)
-    lines += ["Rule: positions are needed on a task when the best encoding's accuracy and "
+    lines += ["Rule: positions are needed on a task when the best encoding's accuracy (the "
+              "encoding chosen on validation) and "
               f"`none`'s differ by the test ({RULE}) and the encoding's is higher; "
               "they are not needed when `none`'s is higher by that test.", "",
               verdict_line(verdicts), ""]
