@@ -39,6 +39,13 @@ from zoo.report.markdown import environment_paragraph, wall_time_text
 from zoo.report.selection import PROTOCOL
 from zoo.report.tables import aggregate, load_records
 
+CLAIMS_PROTOCOL = (
+    " Where a claim compares the best of several settings with another (the best placement "
+    "of a norm, the best number of heads, the best encoding), that setting too is the one "
+    "with the best mean validation score, each at its own chosen rate; its test score is "
+    "then compared by the section's test."
+)
+
 
 def _headline(verdict_lines):
     rows = []
@@ -75,7 +82,8 @@ def markdown(claims_dir, folder):
         f"sequences, {_steps(all_records)}); a verdict holds for that setting, not for "
         "every scale. The same experiment files run at `--profile full` on an "
         "accelerator.", "",
-        *([PROTOCOL, ""] if any(r["run"].get("searched") for r in all_records) else []),
+        *([PROTOCOL + CLAIMS_PROTOCOL, ""] if any(r["run"].get("searched") for r in all_records)
+          else []),
         f"Time: the claims runs took {wall_time_text(claims_records)} of run wall time (sum over "
         f"runs; `long_range` another {wall_time_text(long_range)}), run two at a time, one on "
         "each of the 2 cores.", "",
