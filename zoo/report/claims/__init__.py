@@ -42,7 +42,8 @@ from zoo.report.tables import aggregate, load_records
 CLAIMS_PROTOCOL = (
     " Where a claim compares the best of several settings with another (the best placement "
     "of a norm, the best number of heads, the best encoding), that setting too is the one "
-    "with the best mean validation score, each at its own chosen rate; its test score is "
+    "with the best mean validation score (a tie goes to the first in the table), each at its "
+    "own chosen rate; its test score is "
     "then compared by the section's test."
 )
 
