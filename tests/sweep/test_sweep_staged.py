@@ -174,3 +174,32 @@ def test_the_sweep_trains_past_the_edge_then_the_other_seed_at_the_choice(tmp_pa
     chosen = choice.chosen_runs(seed_0)
     seed_1 = [r for r in done if r["run"]["seed"] == 1]
     assert len(seed_1) == 1 and choice.run_key(seed_1[0]["run"]) in chosen
+
+
+def test_a_cells_other_seeds_start_as_soon_as_it_chose_ahead_of_the_next_grid(tmp_path):
+    from zoo.runner import Search, expand
+    from zoo.sweep import schedule
+
+    plan = [(run.replace(seed=seed), "tensorflow")
+            for length in (6, 8) for seed in (0, 1)
+            for run in expand(Run("gru_tiny", "adding", {"sequence_length": length},
+                                  learning_rate=Search(1e-3, 1e-2)))]
+    first, later = staged.split(plan, (0,))
+    trained = []
+
+    def train(run):  # a stand-in trainer: 1e-2 always has the better validation
+        trained.append((run.task_knobs["sequence_length"], run.seed, run.learning_rate))
+        _finish(tmp_path, run, {1e-3: 0.2, 1e-2: 0.1}[run.learning_rate])
+        return records.load_run_record(records.run_record_path(tmp_path, run.run_id))
+
+    lines = []
+    pipeline = staged.Pipeline(first, later, tmp_path, (0,), lines.append)
+    done = schedule.drive(first, tmp_path, schedule.InProcess(train), lines.append,
+                          "tensorflow", follow_up=pipeline.ready)
+    # the first cell's seed 1 trains before the second cell's grid begins
+    assert trained == [(6, 0, 1e-3), (6, 0, 1e-2), (6, 1, 1e-2),
+                       (8, 0, 1e-3), (8, 0, 1e-2), (8, 1, 1e-2)]
+    assert [r["run_id"] for r in done] == [
+        run.run_id for run, _ in first + [p for p in later if p[0].learning_rate == 1e-2]]
+    assert sum("1 cell, 1 run at other seeds join the sweep" in line for line in lines) == 2
+    assert pipeline.summary().startswith("Chosen on seed 0: 2 of the 4 runs at other seeds")

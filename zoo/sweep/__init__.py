@@ -111,36 +111,19 @@ def run_experiment(name, out_dir, only=None, echo=print, seeds=None, profile=Non
     if str(name).endswith(".py"):  # worker processes load the file too (its own tasks)
         os.environ[EXPERIMENT_FILE_VARIABLE] = os.path.abspath(name)
 
-    def drive(part):
-        executor = _executor(part, out_dir, echo, profile, workers, ray, isolate)
-        return schedule.drive(part, out_dir, executor, echo, current)
+    def drive(part, follow_up=None):
+        executor = _executor(plan, out_dir, echo, profile, workers, ray, isolate)
+        return schedule.drive(part, out_dir, executor, echo, current, follow_up)
 
     if stage_seeds is None and any(run.edges for run, _ in plan):
         stage_seeds = tuple(sorted({run.seed for run, _ in plan}))  # every seed chooses
     if stage_seeds is None:
         return drive(plan)
     first, later = staged.split(plan, stage_seeds)
-    records = drive(first) if first else []
-    while True:  # past a grid's edge where a cell chose it (Search above/below)
-        extra = staged.beyond_the_grid(first, out_dir, stage_seeds)
-        listed = {run.run_id for run, _ in first}
-        extra = [planned for planned in extra if planned[0].run_id not in listed]
-        if not extra:
-            break
-        echo(f"Beyond the grid: {len(extra)} run{'s' if len(extra) > 1 else ''} at the next "
-             "value where a cell chose the largest or smallest value tried")
-        records += drive(extra)
-        first += extra
-        waiting = staged.other_seeds(extra, later)
-        later += waiting
-        plan += extra + waiting  # in the records returned, after the listed runs
+    pipeline = staged.Pipeline(first, later, out_dir, stage_seeds, echo)
+    records = drive(first, follow_up=pipeline.ready)
     if later:
-        kept, waiting = staged.at_chosen_values(later, out_dir, stage_seeds)
-        echo(f"Chosen on seed{'s' if len(stage_seeds) > 1 else ''} "
-             f"{', '.join(map(str, stage_seeds))}: {len(kept)} of the {len(later)} runs at "
-             "other seeds are at a chosen value" + (
-                 f"; {waiting} cells cannot choose yet (a value has no finished run at "
-                 "every selection seed) and wait for the next sweep" if waiting else ""))
-        records += drive(kept) if kept else []
+        echo(pipeline.summary())
     by_id = {record["run_id"]: record for record in records if record}
-    return [by_id[run.run_id] for run, _ in plan if run.run_id in by_id]
+    # the listed runs, then those past a grid's edge (in the order found)
+    return [by_id[run.run_id] for run, _ in plan + pipeline.extras if run.run_id in by_id]

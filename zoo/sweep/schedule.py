@@ -95,10 +95,18 @@ class Progress:
 
 class Sweep:
     """One pass over a plan (`[(run, backend)]`): what is pending, held by
-    another sweep, finished or failed."""
+    another sweep, finished or failed.
 
-    def __init__(self, plan, out_dir, executor, echo, current_backend):
-        self.plan, self.out_dir, self.executor = plan, out_dir, executor
+    `follow_up()`, if given, is asked after each run that finishes (and once
+    before the first starts) for runs that have become ready to train
+    (`staged.Pipeline`: another seed at a value just chosen); they join the
+    plan ahead of the runs still pending, so a cell is finished before the
+    next is begun.
+    """
+
+    def __init__(self, plan, out_dir, executor, echo, current_backend, follow_up=None):
+        self.plan, self.out_dir, self.executor = list(plan), out_dir, executor
+        self.follow_up = follow_up
         self.current_backend = current_backend
         lock = threading.Lock()
 
@@ -128,6 +136,7 @@ class Sweep:
             else:
                 self.counts["before"] += 1
                 self._tell(position, "done before, skipped")
+        self._follow()
         self.keeper = locks.LockKeeper(self.out_dir)
         self.in_training = {}  # position -> run id, started and not yet collected
         try:
@@ -169,7 +178,29 @@ class Sweep:
             executor.start(position, run, backend)
             self.progress.show_running(executor.running_runs())
 
+    def _follow(self):
+        """Add the runs `follow_up` says are ready, ahead of those pending."""
+        if self.follow_up is None:
+            return
+        listed = {run.run_id for run, _ in self.plan}
+        ready = []
+        for run, backend in self.follow_up():
+            if run.run_id in listed:
+                continue
+            listed.add(run.run_id)
+            position = len(self.plan)
+            self.plan.append((run, backend))
+            self.records.append(load_record(self.out_dir, run))
+            self.total = self.progress.total = len(self.plan)
+            if self.records[position] is None:
+                ready.append(position)
+            else:
+                self.counts["before"] += 1
+                self._tell(position, "done before, skipped")
+        self.pending[:0] = ready
+
     def _collect(self, timeout):
+        finished = False
         for position, record, error in self.executor.wait(timeout=timeout):
             self.in_training.pop(position, None)
             run = self.plan[position][0]
@@ -178,9 +209,12 @@ class Sweep:
             if error is None:
                 self.records[position] = record
                 self.counts["trained"] += 1
+                finished = True
             else:
                 self.failures.append((run, error))
                 self._tell(position, f"FAILED: {error}")
+        if finished:
+            self._follow()
 
     def _look_at_held_runs(self):
         """Read the records of runs another sweep finished; take back the ones
@@ -198,6 +232,7 @@ class Sweep:
                 self.elsewhere.remove(position)
                 self.counts["by_others"] += 1
                 self._tell(position, "trained by another sweep")
+                self._follow()
             elif self.keeper.is_free(run.run_id):
                 self.elsewhere.remove(position)
                 self.pending.insert(0, position)
@@ -215,10 +250,12 @@ class Sweep:
                 "hold no record; the same `zoo run` trains them again (and only them).")
 
 
-def drive(plan, out_dir, executor, echo, current_backend):
-    """Train the unfinished runs of `plan` (`[(run, backend)]`) with `executor`.
+def drive(plan, out_dir, executor, echo, current_backend, follow_up=None):
+    """Train the unfinished runs of `plan` (`[(run, backend)]`) with `executor`,
+    and those `follow_up()` adds as runs finish (see `Sweep`).
 
-    Returns every run's record in `plan`'s order. Runs that failed are
-    reported together at the end (RuntimeError) after the others trained.
+    Returns every run's record in `plan`'s order, then the added runs' in the
+    order they were added. Runs that failed are reported together at the end
+    (RuntimeError) after the others trained.
     """
-    return Sweep(plan, out_dir, executor, echo, current_backend).run()
+    return Sweep(plan, out_dir, executor, echo, current_backend, follow_up).run()

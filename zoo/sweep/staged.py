@@ -11,6 +11,10 @@ Where a `Search` names values `above` / `below` its grid, a cell whose
 choice at the selection seeds is the grid's largest (smallest) value trains
 the next value beyond it there, then chooses again (`beyond_the_grid`), and
 its other seeds wait for that choice.
+
+Cell by cell (`Pipeline`): a cell's other seeds start as soon as its own
+choice is made, ahead of the other cells' grids, so a sweep cut short holds
+whole cells rather than every grid and no seed 1.
 """
 
 import json
@@ -127,3 +131,57 @@ def other_seeds(extra, later):
         seeds.setdefault(choice.run_cell(_plain(run)), set()).add(run.seed)
     return [(run.replace(seed=seed), backend) for run, backend in extra
             for seed in sorted(seeds.get(choice.run_cell(_plain(run)), ()))]
+
+
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class Pipeline:
+    """The runs a staged sweep adds as records appear: past a cell's edge as
+    soon as it chose one, then its other seeds at the value it chose.
+
+    `ready()` (the sweep's `follow_up`) reads the records in `out_dir` and
+    returns the runs newly ready; `extras` lists the past-the-edge runs and
+    their other seeds in the order they were found; `summary()` is the line
+    the sweep ends with.
+    """
+
+    def __init__(self, first, later, out_dir, seeds, echo):
+        self.first, self.later = list(first), list(later)
+        self.out_dir, self.seeds, self.echo = out_dir, seeds, echo
+        self.extras, self.released = [], set()
+
+    def ready(self):
+        new = []
+        while True:  # past the edge, and again where the next value is chosen in turn
+            listed = {run.run_id for run, _ in self.first}
+            extra = [planned for planned in beyond_the_grid(self.first, self.out_dir, self.seeds)
+                     if planned[0].run_id not in listed]
+            if not extra:
+                break
+            self.echo(f"Beyond the grid: {_plural(len(extra), 'run')} at the next value where a "
+                      "cell chose the largest or smallest value tried")
+            waiting = other_seeds(extra, self.later)
+            self.first += extra
+            self.later += waiting
+            self.extras += extra + waiting
+            new += extra
+        kept, _ = at_chosen_values(self.later, self.out_dir, self.seeds)
+        kept = [planned for planned in kept if planned[0].run_id not in self.released]
+        if kept:
+            self.released.update(run.run_id for run, _ in kept)
+            cells = {choice.run_cell(_plain(run)) for run, _ in kept}
+            self.echo(f"Chosen on {self._seeds()}: {_plural(len(cells), 'cell')}, "
+                      f"{_plural(len(kept), 'run')} at other seeds join the sweep")
+        return new + kept
+
+    def _seeds(self):
+        return f"seed{'s' if len(self.seeds) > 1 else ''} {', '.join(map(str, self.seeds))}"
+
+    def summary(self):
+        kept, waiting = at_chosen_values(self.later, self.out_dir, self.seeds)
+        return (f"Chosen on {self._seeds()}: {len(kept)} of the {len(self.later)} runs at "
+                "other seeds are at a chosen value" + (
+                    f"; {waiting} cells cannot choose yet (a value has no finished run at "
+                    "every selection seed) and wait for the next sweep" if waiting else ""))
