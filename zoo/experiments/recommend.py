@@ -16,7 +16,7 @@ committed records (`results/runs/recommend/`).
 """
 
 from zoo.experiments import quick
-from zoo.runner import Run, Search
+from zoo.runner import Search
 
 DESCRIPTION = ("quick's families, tasks and 300-step budget with the learning rate searched "
                "at 3 seeds: the measurement behind each family's recommended rate")
@@ -30,18 +30,5 @@ LEARNING_RATES = Search(3e-4, 1e-3, 3e-3, 1e-2, above=(3e-2, 1e-1), below=(1e-4,
 
 
 def runs():
-    return [
-        Run(
-            model=f"{family}_small",
-            task=task,
-            task_knobs=knobs,
-            epochs=quick.EPOCHS,
-            batch_size=quick.BATCH_SIZE,
-            learning_rate=LEARNING_RATES,
-            schedule=SCHEDULE,
-            seed=seed,
-        )
-        for seed in SEEDS
-        for task, knobs in TASKS.items()
-        for family in FAMILIES
-    ]
+    return [quick.run(family, task, learning_rate=LEARNING_RATES, schedule=SCHEDULE, seed=seed)
+            for seed in SEEDS for task in TASKS for family in FAMILIES]
