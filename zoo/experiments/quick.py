@@ -1,7 +1,8 @@
 """quick: the four families, small presets, on adding and copying, in minutes on a CPU.
 
-A smoke-sized comparison (300 training steps each), not a verdict: it shows
-the pipeline end to end and how far each family gets on a short budget. With
+A small comparison (one seed, 1,000 training steps each: long_range's budget
+and schedule), not a verdict: it shows the pipeline end to end and how far
+each family gets in a few minutes. With
 no room for a learning-rate search, each family trains at its recommended
 settings (`zoo.models.recommended`: the rate and schedule measured at this
 budget, with where each came from); `long_range` searches the rate per model instead.
@@ -10,11 +11,13 @@ budget, with where each came from); `long_range` searches the rate per model ins
 from zoo.models import recommended
 from zoo.runner import Run
 
-DESCRIPTION = ("rnn/lstm/gru/transformer small on adding (T=50) and copying (T=10), 300 steps "
+DESCRIPTION = ("rnn/lstm/gru/transformer small on adding (T=50) and copying (T=10), 1,000 steps "
                "each, at each family's recommended learning rate")
 
 FAMILIES = ("rnn", "lstm", "gru", "transformer")
-EPOCHS, BATCH_SIZE = 3, 64  # 100 steps an epoch: 300 steps
+# long_range's budget: 1,000 steps of 64 (a validation every 100), and 2
+# validations more once solved, so a score is not the first under the threshold
+STEPS, BATCH_SIZE, PATIENCE = 1000, 64, 2
 TASKS = {
     "adding": {"sequence_length": 50, "num_train": 6400, "num_validation": 256, "num_test": 512},
     "copying": {"sequence_length": 10, "num_train": 6400, "num_validation": 256, "num_test": 512},
@@ -22,10 +25,10 @@ TASKS = {
 
 
 def run(family, task, **settings):
-    """`family`'s small preset on quick's `task` at quick's budget (300 steps
+    """`family`'s small preset on quick's `task` at quick's budget (1,000 steps
     of 64) with `settings` (learning rate, schedule, seed)."""
-    return Run(model=f"{family}_small", task=task, task_knobs=TASKS[task], epochs=EPOCHS,
-               batch_size=BATCH_SIZE, **settings)
+    return Run(model=f"{family}_small", task=task, task_knobs=TASKS[task], steps=STEPS,
+               batch_size=BATCH_SIZE, patience=PATIENCE, **settings)
 
 
 def runs():
