@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-from zoo import choice, experiments
+from zoo import experiments
 from zoo.experiments import recommend
 from zoo.models import recommended
 from zoo.models.recommended import RECOMMENDED
@@ -14,28 +14,46 @@ from zoo.record import load_run_records
 RECORDS = pathlib.Path(__file__).resolve().parents[2] / "results" / "runs" / "recommend"
 
 
-def _chosen_rates(records):
-    """`{family: learning rate chosen on validation}` on the deciding task."""
-    groups = choice.group_records(records)
-    chosen = choice.choose(groups)
-    rates = {}
-    for key, group in groups.items():
-        run = group[0]["run"]
-        if run["task"] == recommend.DECIDING_TASK and chosen[key]["selected"]:
-            rates[run["model"].rsplit("_", 1)[0]] = run["learning_rate"]
-    return rates
-
-
 @pytest.mark.backend_independent  # reads JSON records: once, in CI's first step
-def test_recommended_rates_are_the_ones_the_committed_records_chose():
+def test_recommended_rates_are_the_ones_the_committed_records_choose():
     records = load_run_records(RECORDS)
-    # every rate of the search at every seed (edges extended past it may add more)
+    # every rate of the search at every seed (edges extended past it add more)
     assert {r["run_id"] for r in records} >= {run.run_id for run in experiments.runs("recommend")}
-    rates = _chosen_rates(records)
+    rates = recommend.chosen_rates(records)
     assert set(rates) == set(recommend.FAMILIES)
     for family, rate in rates.items():
         assert RECOMMENDED[family].learning_rate == pytest.approx(rate), family
         assert RECOMMENDED[family].schedule == recommend.SCHEDULE, family
+
+
+def _record(family, task, rate, seed, validation, test):
+    higher = task == "copying"
+    metric = "accuracy" if higher else "mse"
+    run = {"model": f"{family}_small", "task": task, "learning_rate": rate, "seed": seed,
+           "searched": ["learning_rate"]}
+    return {"run_id": f"{family}-{task}-{rate}-{seed}", "run": run, "status": "finished",
+            "metric": metric, "higher_is_better": higher, "validation": {metric: [validation]},
+            "best_epoch": 0, "test": {metric: test}, "baseline": 0.5 if higher else 0.17}
+
+
+@pytest.mark.backend_independent
+def test_the_rate_is_ranked_on_both_tasks_on_validation_alone():
+    # adding alone would choose 1e-2; copying fails there: 3e-3 ranks best over both
+    validation = {("adding", 1e-3): 0.05, ("adding", 3e-3): 0.002, ("adding", 1e-2): 0.001,
+                  ("copying", 1e-3): 1.0, ("copying", 3e-3): 1.0, ("copying", 1e-2): 0.6,
+                  ("copying", 3e-2): 0.9}  # tried on copying only: not ranked
+    records = [_record("gru", task, rate, seed, score, test=seed / 10)
+               for (task, rate), score in validation.items() for seed in (0, 1)]
+    assert recommend.chosen_rates(records) == {"gru": 3e-3}
+    # test scores play no part: reversing them leaves the choice
+    flipped = [_record("gru", task, rate, seed, score, test=1 - seed / 10)
+               for (task, rate), score in validation.items() for seed in (0, 1)]
+    assert recommend.chosen_rates(flipped) == {"gru": 3e-3}
+    # a tie of mean ranks goes to the smaller rate
+    tied = {("adding", 1e-3): 0.01, ("adding", 3e-3): 0.02,
+            ("copying", 1e-3): 0.8, ("copying", 3e-3): 0.9}
+    records = [_record("gru", task, rate, 0, score, 0.0) for (task, rate), score in tied.items()]
+    assert recommend.chosen_rates(records) == {"gru": 1e-3}
 
 
 @pytest.mark.backend_independent
