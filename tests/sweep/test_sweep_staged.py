@@ -203,3 +203,6 @@ def test_a_cells_other_seeds_start_as_soon_as_it_chose_ahead_of_the_next_grid(tm
         run.run_id for run, _ in first + [p for p in later if p[0].learning_rate == 1e-2]]
     assert sum("1 cell, 1 run at other seeds join the sweep" in line for line in lines) == 2
     assert pipeline.summary().startswith("Chosen on seed 0: 2 of the 4 runs at other seeds")
+    # runs count on in the order they start, the added ones too, and the total grows with them
+    started = [line.split(" ")[0] for line in lines if line.startswith("[")]
+    assert started == ["[1/4]", "[2/4]", "[3/5]", "[4/5]", "[5/5]", "[6/6]"]

@@ -67,9 +67,9 @@ class Progress:
         self.durations, self.started_at = [], {}
         self.began = time.perf_counter()
 
-    def started(self, position, text, worker, left, running):
+    def started(self, position, number, text, worker, left, running):
         self.started_at[position] = time.perf_counter()
-        line = f"[{position + 1}/{self.total}] {text}"
+        line = f"[{number}/{self.total}] {text}"
         if worker:
             line += f" -> {worker}"
         if self.durations:
@@ -119,12 +119,18 @@ class Sweep:
         self.records = [None] * self.total
         self.pending, self.elsewhere, self.failures = [], [], []
         self.counts = {"trained": 0, "before": 0, "by_others": 0}
+        self.numbers = {}  # position -> its number in the progress lines
         self.keeper = None
         self.progress = Progress(self.total, executor.capacity, say)
         self.last_look = time.monotonic()
 
+    def _number(self, position):
+        """Runs are numbered in the order they are first reported, so a run
+        that `follow_up` adds mid-sweep counts on from the runs before it."""
+        return self.numbers.setdefault(position, len(self.numbers) + 1)
+
     def _tell(self, position, text):
-        self.say(f"[{position + 1}/{self.total}] {self.plan[position][0].run_id}: {text}")
+        self.say(f"[{self._number(position)}/{self.total}] {self.plan[position][0].run_id}: {text}")
 
     def run(self):
         """Every run's record in the plan's order; RuntimeError listing the
@@ -172,8 +178,8 @@ class Sweep:
                 self._tell(position, "trained by another sweep")
                 continue
             text = describe_run(run, backend, self.current_backend)
-            self.progress.started(position, text, executor.next_worker(), len(self.pending),
-                                  executor.running())
+            self.progress.started(position, self._number(position), text,
+                                  executor.next_worker(), len(self.pending), executor.running())
             self.in_training[position] = run.run_id
             executor.start(position, run, backend)
             self.progress.show_running(executor.running_runs())
