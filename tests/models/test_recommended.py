@@ -11,7 +11,8 @@ from zoo.models import recommended
 from zoo.models.recommended import RECOMMENDED
 from zoo.record import load_run_records
 
-RECORDS = pathlib.Path(__file__).resolve().parents[2] / "results" / "runs" / "recommend"
+RUNS = pathlib.Path(__file__).resolve().parents[2] / "results" / "runs"
+RECORDS = RUNS / "recommend"
 
 
 @pytest.mark.backend_independent  # reads JSON records: once, in CI's first step
@@ -26,12 +27,27 @@ def test_recommended_rates_are_the_ones_the_committed_records_choose():
         assert RECOMMENDED[family].schedule == recommend.SCHEDULE, family
 
 
-def _record(family, task, rate, seed, validation, test):
+@pytest.mark.backend_independent
+def test_the_other_families_rates_are_the_ones_long_range_chooses():
+    rates = recommend.chosen_rates(load_run_records(RUNS / "long_range"))
+    assert set(recommend.LONG_RANGE_FAMILIES) <= set(rates)
+    assert not set(recommend.LONG_RANGE_FAMILIES) & set(recommend.FAMILIES)
+    for family in recommend.LONG_RANGE_FAMILIES:
+        assert RECOMMENDED[family].learning_rate == pytest.approx(rates[family]), family
+        assert RECOMMENDED[family].schedule == recommend.SCHEDULE, family
+    # where both measured, rnn and transformer agree (lstm and gru: 1e-2 in
+    # long_range, whose every cell tried up to 1e-2 only; 3e-2 in recommend)
+    assert rates["rnn"] == RECOMMENDED["rnn"].learning_rate
+    assert rates["transformer"] == RECOMMENDED["transformer"].learning_rate
+
+
+def _record(family, task, rate, seed, validation, test, length=None):
     higher = task == "copying"
     metric = "accuracy" if higher else "mse"
     run = {"model": f"{family}_small", "task": task, "learning_rate": rate, "seed": seed,
-           "searched": ["learning_rate"]}
-    return {"run_id": f"{family}-{task}-{rate}-{seed}", "run": run, "status": "finished",
+           "searched": ["learning_rate"],
+           "task_knobs": {} if length is None else {"sequence_length": length}}
+    return {"run_id": f"{family}-{task}-{rate}-{seed}-{length}", "run": run, "status": "finished",
             "metric": metric, "higher_is_better": higher, "validation": {metric: [validation]},
             "best_epoch": 0, "test": {metric: test}, "baseline": 0.5 if higher else 0.17}
 
@@ -54,6 +70,18 @@ def test_the_rate_is_ranked_on_both_tasks_on_validation_alone():
             ("copying", 1e-3): 0.8, ("copying", 3e-3): 0.9}
     records = [_record("gru", task, rate, 0, score, 0.0) for (task, rate), score in tied.items()]
     assert recommend.chosen_rates(records) == {"gru": 1e-3}
+
+
+@pytest.mark.backend_independent
+def test_each_length_of_a_task_is_ranked_as_its_own_cell():
+    # both lengths of adding prefer 1e-2, copying prefers 1e-3: ranked per
+    # cell, 1e-2 wins 2 to 1; one entry per task would tie 1 to 1 (-> 1e-3)
+    validation = {("adding", 25, 1e-3): 0.002, ("adding", 25, 1e-2): 0.001,
+                  ("adding", 100, 1e-3): 0.02, ("adding", 100, 1e-2): 0.01,
+                  ("copying", 10, 1e-3): 1.0, ("copying", 10, 1e-2): 0.2}
+    records = [_record("lru", task, rate, 0, score, 0.0, length)
+               for (task, length, rate), score in validation.items()]
+    assert recommend.chosen_rates(records) == {"lru": 1e-2}
 
 
 @pytest.mark.backend_independent

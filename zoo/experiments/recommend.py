@@ -20,6 +20,7 @@ what `chosen_rates` makes of the committed records
 (`results/runs/recommend/`).
 """
 
+import json
 import math
 
 from zoo import choice
@@ -31,6 +32,9 @@ DESCRIPTION = ("quick's families, tasks and 1,000-step budget with the learning 
                "at 3 seeds: the measurement behind each family's recommended rate")
 
 FAMILIES = quick.FAMILIES
+# families quick does not train: their recommended rate is `chosen_rates` of
+# long_range's records (`zoo.models.recommended`)
+LONG_RANGE_FAMILIES = ("lru", "mingru", "minlstm", "linear_transformer")
 TASKS = quick.TASKS
 SEEDS = (0, 1, 2)
 SCHEDULE = "warmup_cosine"
@@ -43,32 +47,36 @@ def runs():
 
 
 def chosen_rates(records):
-    """`{family: learning rate}` from recommend's `records`: per family, of the
-    rates tried on every task, the one with the lowest mean rank of its mean
-    validation score over the tasks (average ranks for ties; a tie of mean
-    ranks goes to the smaller rate). Test scores are never read."""
+    """`{family: learning rate}` from an experiment's `records`: per family, of
+    the rates tried in every cell (a task with its knobs: recommend's two
+    tasks, long_range's tasks at each length), the one with the lowest mean
+    rank of its mean validation score over the cells (average ranks for ties;
+    a tie of mean ranks goes to the smaller rate). The means are over the
+    seeds every rate of a cell has finished (`choice.choose`). Test scores are
+    never read."""
     groups = choice.group_records(records)
     means = choice.choose(groups)
-    scores, higher = {}, {}  # family -> task -> rate -> mean validation; task -> bool
+    scores, higher = {}, {}  # family -> cell -> rate -> mean validation; cell -> bool
     for key, group in groups.items():
         run = group[0]["run"]
         family, _ = split_model_name(run["model"])
-        higher[run["task"]] = choice.higher_is_better(group[0])
+        cell = (run["task"], json.dumps(run.get("task_knobs", {}), sort_keys=True))
+        higher[cell] = choice.higher_is_better(group[0])
         mean = means[key]["validation_mean"]
         if not math.isfinite(mean):  # no finite validation score: the worst
-            mean = -math.inf if higher[run["task"]] else math.inf
-        scores.setdefault(family, {}).setdefault(run["task"], {})[run["learning_rate"]] = mean
+            mean = -math.inf if higher[cell] else math.inf
+        scores.setdefault(family, {}).setdefault(cell, {})[run["learning_rate"]] = mean
     rates = {}
-    for family, tasks in scores.items():
-        common = sorted(set.intersection(*(set(by_rate) for by_rate in tasks.values())))
+    for family, cells in scores.items():
+        common = sorted(set.intersection(*(set(by_rate) for by_rate in cells.values())))
 
-        def rank(task, rate, tasks=tasks, common=common):
-            sign = 1 if higher[task] else -1
-            mine = sign * tasks[task][rate]
-            better = sum(sign * tasks[task][other] > mine for other in common)
-            tied = sum(sign * tasks[task][other] == mine for other in common) - 1
+        def rank(cell, rate, cells=cells, common=common):
+            sign = 1 if higher[cell] else -1
+            mine = sign * cells[cell][rate]
+            better = sum(sign * cells[cell][other] > mine for other in common)
+            tied = sum(sign * cells[cell][other] == mine for other in common) - 1
             return 1 + better + tied / 2
 
         if common:
-            rates[family] = min(common, key=lambda rate: sum(rank(t, rate) for t in tasks))
+            rates[family] = min(common, key=lambda rate: sum(rank(c, rate) for c in cells))
     return rates
