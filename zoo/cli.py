@@ -16,6 +16,8 @@ def _list(args):
         for family_name, family in zoo.models.families().items():
             sizes = ", ".join(f"{family_name}_{size}" for size in family.presets)
             print(f"  {sizes}\n      {family.description}")
+            if family_name in zoo.models.RECOMMENDED:
+                print(f"      recommended: {zoo.models.RECOMMENDED[family_name].describe()}")
     if what in ("tasks", "all"):
         print("Tasks (zoo.tasks.get(name, **knobs)):")
         for name in zoo.tasks.names():

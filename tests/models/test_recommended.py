@@ -85,6 +85,22 @@ def test_each_length_of_a_task_is_ranked_as_its_own_cell():
 
 
 @pytest.mark.backend_independent
+def test_every_family_has_a_recommendation_that_says_where_it_came_from():
+    import zoo.models
+
+    assert set(RECOMMENDED) == set(zoo.models.families())
+    measured = {name: r.measured_by for name, r in RECOMMENDED.items() if r.measured_by}
+    # exactly the families whose rates the tests above hold to the records
+    assert measured == {**dict.fromkeys(recommend.FAMILIES, "recommend"),
+                        **dict.fromkeys(recommend.LONG_RANGE_FAMILIES, "long_range")}
+    for name, r in RECOMMENDED.items():
+        assert ("not measured" in r.source) == (r.measured_by is None), name
+    assert RECOMMENDED["lru"].describe() == (
+        "learning_rate=0.01, schedule=warmup_cosine (chosen on validation by `zoo run long_range`)")
+    assert RECOMMENDED["mamba"].describe().endswith("(not measured here)")
+
+
+@pytest.mark.backend_independent
 def test_quick_trains_each_family_at_its_recommendation():
     for run in experiments.runs("quick"):
         settings = recommended(run.model).settings()

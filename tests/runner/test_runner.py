@@ -107,6 +107,9 @@ def test_cli_lists_and_runs(tmp_path, capsys):
     assert "copying: sequence_length=100" in listing and "adding" in listing
     assert cli.main(["list", "experiments"]) == 0
     assert "quick" in capsys.readouterr().out
+    assert cli.main(["list", "models"]) == 0
+    assert "recommended: learning_rate=0.003, schedule=warmup_cosine (chosen on validation by " \
+        "`zoo run recommend`)" in capsys.readouterr().out
     assert cli.main(["run", "no_such_experiment"]) == 2
     assert "Valid experiments" in capsys.readouterr().err
 

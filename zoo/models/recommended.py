@@ -46,39 +46,51 @@ class Recommendation:
     learning_rate: float
     source: str
     schedule: str = SCHEDULE
+    measured_by: str | None = None  # the experiment whose records chose the rate
 
     def settings(self):
         """The `Run` fields this recommends."""
         return {"learning_rate": self.learning_rate, "schedule": self.schedule}
 
+    def describe(self):
+        """One line: the settings and whether they were measured here."""
+        where = (f"chosen on validation by `zoo run {self.measured_by}`" if self.measured_by
+                 else "not measured here")
+        return f"learning_rate={self.learning_rate:g}, schedule={self.schedule} ({where})"
+
+
+def _measured(experiment, learning_rate, source):
+    return Recommendation(learning_rate, source, measured_by=experiment)
+
 
 RECOMMENDED = {
-    "rnn": Recommendation(1e-3, _RECOMMEND.format(
+    "rnn": _measured("recommend", 1e-3, _RECOMMEND.format(
         tried=4, outcome="solves copying on 3/3 seeds (also at 3e-4); adding at no rate "
         "(best validation mse 0.076 here, baseline 0.167)")),
-    "lstm": Recommendation(3e-2, _RECOMMEND.format(
+    "lstm": _measured("recommend", 3e-2, _RECOMMEND.format(
         tried=6, outcome="solves adding on 3/3 seeds (also at 3e-3 and 1e-2); copying at no "
         "rate (0.24 here, chance 0.125)")),
-    "gru": Recommendation(3e-2, _RECOMMEND.format(
+    "gru": _measured("recommend", 3e-2, _RECOMMEND.format(
         tried=6, outcome="solves adding on 3/3 seeds (at every rate from 1e-3); copying at no "
         "rate (0.69 here)")),
-    "transformer": Recommendation(3e-3, _RECOMMEND.format(
+    "transformer": _measured("recommend", 3e-3, _RECOMMEND.format(
         tried=4, outcome="solves both on 3/3 seeds (adding at every rate tried, copying at 3e-4 "
         "to 3e-3; at 1e-2, adding's best, copying fails on seed 0)")),
     "transformer_decoder": Recommendation(1e-3, _LONGER),
-    "linear_transformer": Recommendation(1e-2, _LONG_RANGE.format(
+    "linear_transformer": _measured("long_range", 1e-2, _LONG_RANGE.format(
         tried=4, solved="4 of 8 cells (adding and copying at both lengths)")),
-    "lru": Recommendation(1e-2, _LONG_RANGE.format(
+    "lru": _measured("long_range", 1e-2, _LONG_RANGE.format(
         tried=4, solved="5 of 8 cells (adding and copying at both lengths, selective_copying "
         "T=16); Orvieto et al. 2023 train with Adam(W) at 1e-3 to 4e-3")),
-    "mingru": Recommendation(3e-3, _LONG_RANGE.format(
+    "mingru": _measured("long_range", 3e-3, _LONG_RANGE.format(
         tried=4, solved="2 of 8 cells (adding at both lengths)")),
-    "minlstm": Recommendation(3e-3, _LONG_RANGE.format(
+    "minlstm": _measured("long_range", 3e-3, _LONG_RANGE.format(
         tried=4, solved="2 of 8 cells (adding at both lengths)")),
     "mamba": Recommendation(1e-3, "Gu & Dao 2023 (selective copying, induction heads): "
                             + _PAPER),
-    "vit": Recommendation(1e-3, "keras-io's ViT example (AdamW 1e-3)"),
-    "seq2seq_transformer": Recommendation(1e-3, "as transformer_decoder"),
+    "vit": Recommendation(1e-3, "keras-io's ViT example (AdamW 1e-3); not measured here as a "
+                          "recommendation (claim 9 searches the rate on its one task)"),
+    "seq2seq_transformer": Recommendation(1e-3, "as transformer_decoder; not measured here"),
     "seq2seq_lstm": Recommendation(3e-3, "the rate lstm had before `zoo run recommend`; "
                                    "not measured for seq2seq"),
 }
