@@ -9,10 +9,15 @@ from zoo import experiments
 from zoo.experiments import recommend
 from zoo.models import recommended
 from zoo.models.recommended import RECOMMENDED
+from zoo.names import split_model_name
 from zoo.record import load_run_records
 
 RUNS = pathlib.Path(__file__).resolve().parents[2] / "results" / "runs"
 RECORDS = RUNS / "recommend"
+
+
+def _measured_by(experiment):
+    return sorted(name for name, r in RECOMMENDED.items() if r.measured_by == experiment)
 
 
 @pytest.mark.backend_independent  # reads JSON records: once, in CI's first step
@@ -31,13 +36,13 @@ def test_recommended_rates_are_the_ones_the_committed_records_choose():
 def test_the_other_families_rates_are_the_ones_long_range_chooses():
     records = load_run_records(RUNS / "long_range")
     rates = recommend.chosen_rates(records)
-    assert set(recommend.LONG_RANGE_FAMILIES) <= set(rates)
-    assert not set(recommend.LONG_RANGE_FAMILIES) & set(recommend.FAMILIES)
-    for family in recommend.LONG_RANGE_FAMILIES:
+    families = _measured_by("long_range")
+    assert families and not set(families) & set(recommend.FAMILIES)
+    for family in families:
         assert RECOMMENDED[family].learning_rate == pytest.approx(rates[family]), family
         assert RECOMMENDED[family].schedule == recommend.SCHEDULE, family
         # the source's "solves N of 8 cells" counts seed 0 at that rate
-        at_rate = [r for r in records if r["run"]["model"].startswith(f"{family}_")
+        at_rate = [r for r in records if split_model_name(r["run"]["model"])[0] == family
                    and r["run"]["seed"] == 0 and r["run"]["learning_rate"] == rates[family]]
         assert len(at_rate) == 8, family
         solved = sum(bool(r["solved"]) for r in at_rate)
@@ -96,10 +101,9 @@ def test_every_family_has_a_recommendation_that_says_where_it_came_from():
     import zoo.models
 
     assert set(RECOMMENDED) == set(zoo.models.families())
-    measured = {name: r.measured_by for name, r in RECOMMENDED.items() if r.measured_by}
-    # exactly the families whose rates the tests above hold to the records
-    assert measured == {**dict.fromkeys(recommend.FAMILIES, "recommend"),
-                        **dict.fromkeys(recommend.LONG_RANGE_FAMILIES, "long_range")}
+    # every measured rate is one the tests above hold to the records
+    assert _measured_by("recommend") == sorted(recommend.FAMILIES)
+    assert {r.measured_by for r in RECOMMENDED.values()} == {"recommend", "long_range", None}
     for name, r in RECOMMENDED.items():
         assert ("not measured" in r.source) == (r.measured_by is None), name
     assert RECOMMENDED["lru"].describe() == (

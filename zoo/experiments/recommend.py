@@ -32,9 +32,6 @@ DESCRIPTION = ("quick's families, tasks and 1,000-step budget with the learning 
                "at 3 seeds: the measurement behind each family's recommended rate")
 
 FAMILIES = quick.FAMILIES
-# families quick does not train: their recommended rate is `chosen_rates` of
-# long_range's records (`zoo.models.recommended`)
-LONG_RANGE_FAMILIES = ("lru", "mingru", "minlstm", "linear_transformer")
 TASKS = quick.TASKS
 SEEDS = (0, 1, 2)
 SCHEDULE = "warmup_cosine"
